@@ -1,0 +1,707 @@
+"""Synthetic nested geometry for the demo city (pure: no Django).
+
+The demo city is an irregular, Dongguan-like outline in WGS-84 (lon/lat degrees), split by nested
+Voronoi tessellations: city → towns/streets → villages/communities → base grids.  Everything is
+deterministic given a seed.
+
+* :func:`partition` tiles a polygon with exactly ``n`` cells.  Sites are placed by k-means on
+  uniform samples of the polygon (Lloyd relaxation, in a locally isotropic frame where a degree of
+  longitude is shrunk by ``cos(lat)``), so cells are compact and of similar size.  Without weights
+  the cells are the clipped ``shapely.voronoi_polygons`` of the sites.  With weights the cells are
+  a clipped *power diagram* (a Voronoi diagram with additive weights; shapely has none, so it is
+  built by half-plane clipping) whose weights are fitted so that cell areas follow ``weights``.
+  A cell that the clipping splits into several parts keeps its largest part; the other parts are
+  merged into the neighbour that shares the longest border with them.
+* :func:`roughen` gives borders realistic vertex counts without breaking the tiling: every edge is
+  cut where it crosses a fixed global triangulated lattice (spacing ``spacing_deg``; lines
+  ``x = i·s``, ``y = j·s`` and ``x − y = k·s`` around :data:`LATTICE_ORIGIN`), then every vertex is
+  moved by ``F``, the piecewise-linear interpolant on that lattice of a smooth field ``f`` (a sum
+  of sines).  ``x ↦ x + F(x)`` is affine on each lattice triangle and, its slope being at most
+  :data:`MAX_SLOPE` per Jacobian entry, a homeomorphism of the plane; every densified edge is
+  therefore mapped *exactly* onto the image of the original edge.  Shared borders stay shared,
+  children stay inside their parent even where they have vertices the parent lacks (T-junctions),
+  and any level can be roughened on its own: the result is the same as roughening all levels in
+  one call.
+* :func:`build_tree` puts it together from a :class:`Plan` and numbers the base grids with
+  :func:`zhiwang.grids.numbering.grid_code` in reading order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry import MultiPoint, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from zhiwang.grids.numbering import grid_code, reading_order
+
+__all__ = [
+    "DEFAULT_AMPLITUDE_DEG",
+    "DEFAULT_SPACING_DEG",
+    "LATTICE_ORIGIN",
+    "MAX_SLOPE",
+    "Cell",
+    "Plan",
+    "apportion",
+    "build_tree",
+    "city_outline",
+    "displacement",
+    "iter_cells",
+    "partition",
+    "roughen",
+    "roughen_tree",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: Global lattice origin for :func:`roughen` (lon, lat); fixed so that every call uses the same lattice.
+LATTICE_ORIGIN: tuple[float, float] = (113.0, 22.0)
+#: Default lattice spacing: ~33 m, a few hundred vertices on the border of a ~1 km² base grid.
+DEFAULT_SPACING_DEG = 0.0003
+#: Default bound on the roughening displacement: ~90 m.
+DEFAULT_AMPLITUDE_DEG = 0.0008
+#: Bound on each entry of the displacement field's Jacobian (so ‖J‖₂ ≤ 2·MAX_SLOPE < 1).
+MAX_SLOPE = 0.4
+#: Shortest wavelength of the displacement field, in lattice spacings.
+MIN_WAVELENGTH_SPACINGS = 8.0
+
+_MAX_OCTAVES = 12
+_WAVES_PER_OCTAVE = 2
+
+
+# --------------------------------------------------------------------------------------------------
+# Data types
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A node of the nested tessellation: ``polygon`` is tiled exactly by the children's polygons."""
+
+    key: str
+    polygon: Polygon
+    children: tuple[Cell, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What :func:`build_tree` should generate below a cell.
+
+    ``weight`` is the relative area among siblings.  A plan with ``grids > 0`` is a community: it
+    is split into that many base grids keyed ``grid_code(key, seq)`` in reading order (``key`` must
+    then be a 12-digit community code); otherwise it is split into ``children``.
+    """
+
+    key: str
+    weight: float = 1.0
+    children: tuple[Plan, ...] = field(default=())
+    grids: int = 0
+
+
+def iter_cells(root: Cell) -> Iterator[tuple[int, Cell | None, Cell]]:
+    """Pre-order walk yielding ``(depth, parent, cell)``; the root has depth 0 and no parent."""
+    stack: list[tuple[int, Cell | None, Cell]] = [(0, None, root)]
+    while stack:
+        depth, parent, cell = stack.pop()
+        yield depth, parent, cell
+        stack.extend((depth + 1, cell, child) for child in reversed(cell.children))
+
+
+def apportion(total: int, weights: Sequence[float], minimum: int = 1) -> list[int]:
+    """Split ``total`` into integers proportional to ``weights``, each at least ``minimum``.
+
+    Largest-remainder method on what is left after the minimums; ties go to the earlier index.
+    """
+    n = len(weights)
+    if n == 0:
+        raise ValueError("no weights")
+    if any(not math.isfinite(w) or w <= 0 for w in weights):
+        raise ValueError("weights must be positive and finite")
+    spare = total - minimum * n
+    if spare < 0:
+        raise ValueError(f"total {total} is less than {minimum} × {n}")
+    wsum = math.fsum(weights)
+    quotas = [spare * w / wsum for w in weights]
+    counts = [math.floor(q) for q in quotas]
+    short = spare - sum(counts)
+    by_remainder = sorted(range(n), key=lambda i: (-(quotas[i] - counts[i]), i))
+    for i in by_remainder[:short]:
+        counts[i] += 1
+    return [c + minimum for c in counts]
+
+
+# --------------------------------------------------------------------------------------------------
+# City outline
+
+# Hand-drawn, Dongguan-like: the Pearl River estuary to the west, the Dongjiang to the north,
+# Huizhou to the east and Shenzhen to the south.  Clockwise from the north-west corner.
+_OUTLINE: tuple[tuple[float, float], ...] = (
+    (113.545, 23.085),
+    (113.585, 23.118),
+    (113.640, 23.112),
+    (113.690, 23.128),
+    (113.745, 23.108),
+    (113.800, 23.132),
+    (113.862, 23.150),
+    (113.915, 23.118),
+    (113.968, 23.102),
+    (114.010, 23.072),
+    (114.062, 23.078),
+    (114.098, 23.030),
+    (114.150, 23.018),
+    (114.205, 22.985),
+    (114.258, 22.948),
+    (114.242, 22.890),
+    (114.196, 22.842),
+    (114.226, 22.780),
+    (114.205, 22.718),
+    (114.158, 22.690),
+    (114.105, 22.662),
+    (114.045, 22.672),
+    (113.990, 22.700),
+    (113.938, 22.690),
+    (113.884, 22.712),
+    (113.835, 22.726),
+    (113.782, 22.720),
+    (113.742, 22.745),
+    (113.700, 22.776),
+    (113.668, 22.808),
+    (113.628, 22.832),
+    (113.598, 22.868),
+    (113.575, 22.905),
+    (113.552, 22.942),
+    (113.568, 22.985),
+    (113.534, 23.010),
+    (113.522, 23.048),
+)
+
+
+def city_outline() -> Polygon:
+    """The synthetic city outline (WGS-84 lon/lat, ~2,400 km², within lon 113.52–114.26, lat 22.66–23.15)."""
+    return shapely.orient_polygons(Polygon(_OUTLINE))
+
+
+# --------------------------------------------------------------------------------------------------
+# Partition
+
+
+def partition(
+    polygon: Polygon,
+    n: int,
+    rng: np.random.Generator,
+    weights: Sequence[float] | None = None,
+) -> list[Polygon]:
+    """Tile ``polygon`` with exactly ``n`` non-empty valid polygons (see the module docstring).
+
+    With ``weights`` (``n`` positive numbers) cell ``i`` gets about ``weights[i] / sum(weights)`` of
+    the area; without, cells have similar areas.  Deterministic given the state of ``rng``.
+    """
+    if not isinstance(polygon, Polygon) or polygon.is_empty or not polygon.is_valid:
+        raise ValueError("partition needs a non-empty valid Polygon")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    target: FloatArray | None = None
+    if weights is not None:
+        if len(weights) != n:
+            raise ValueError(f"{len(weights)} weights for {n} cells")
+        target = np.asarray(weights, dtype=np.float64)
+        if not np.all(np.isfinite(target)) or np.any(target <= 0):
+            raise ValueError("weights must be positive and finite")
+        target = target / target.sum()
+    if n == 1:
+        return [polygon]
+
+    xscale = math.cos(math.radians(polygon.centroid.y))
+    local = shapely.transform(polygon, lambda xy: xy * np.array([xscale, 1.0]))
+    assert isinstance(local, Polygon)
+    samples = _sample(local, max(48 * n, 400) if target is None else max(400 * n, 4000), rng)
+    sites, offsets = _relax(samples, n, rng, target, local.area)
+    sites = _keep_inside(local, sites, samples, offsets)
+
+    if target is None:
+        cells = _voronoi_cells(local, sites)
+    else:
+        cells = _fit_power_cells(local, sites, offsets, target * local.area)
+    raw = [_unscale(c, xscale) for c in cells]
+    clipped = shapely.intersection(np.asarray(raw, dtype=object), polygon)
+    return _resolve_fragments(list(clipped), n)
+
+
+def _sample(polygon: Polygon, m: int, rng: np.random.Generator) -> FloatArray:
+    """``m`` points drawn uniformly inside ``polygon`` (rejection sampling from its bounds)."""
+    minx, miny, maxx, maxy = polygon.bounds
+    shapely.prepare(polygon)
+    fill = max(polygon.area / ((maxx - minx) * (maxy - miny)), 0.05)
+    chunks: list[FloatArray] = []
+    have = 0
+    while have < m:
+        k = int((m - have) / fill * 1.2) + 16
+        xy = rng.uniform((minx, miny), (maxx, maxy), size=(k, 2))
+        inside = xy[shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])]
+        chunks.append(inside)
+        have += len(inside)
+    shapely.destroy_prepared(polygon)
+    return np.concatenate(chunks)[:m]
+
+
+def _sqdist(points: FloatArray, sites: FloatArray) -> FloatArray:
+    diff = points[:, None, :] - sites[None, :, :]
+    return np.einsum("ijk,ijk->ij", diff, diff)
+
+
+def _relax(
+    samples: FloatArray, n: int, rng: np.random.Generator, target: FloatArray | None, area: float
+) -> tuple[FloatArray, FloatArray]:
+    """k-means++ then Lloyd iterations on the samples; with ``target``, capacity-constrained (power)."""
+    m = len(samples)
+    first = int(rng.integers(m))
+    sites = [samples[first]]
+    nearest = ((samples - samples[first]) ** 2).sum(axis=1)
+    for _ in range(1, n):
+        p = nearest / nearest.sum()
+        pick = int(rng.choice(m, p=p))
+        sites.append(samples[pick])
+        nearest = np.minimum(nearest, ((samples - samples[pick]) ** 2).sum(axis=1))
+    s = np.array(sites)
+    offsets = np.zeros(n)
+    area_per_sample = area / m
+    for _ in range(30):
+        d2 = _sqdist(samples, s)
+        if target is not None:
+            offsets = _fit_offsets(d2, target * m, offsets, area_per_sample)
+        labels = np.argmin(d2 - offsets, axis=1)
+        counts = np.bincount(labels, minlength=n)
+        sums = np.zeros((n, 2))
+        np.add.at(sums, labels, samples)
+        moved = s.copy()
+        full = counts > 0
+        moved[full] = sums[full] / counts[full, None]
+        # An empty cluster restarts at the sample farthest from its (power) site.
+        for i in np.flatnonzero(~full):
+            worst = int(np.argmax(np.min(d2 - offsets, axis=1)))
+            moved[i] = samples[worst]
+            offsets[i] = 0.0
+        shift = float(np.abs(moved - s).max())
+        s = moved
+        if shift < 1e-9:
+            break
+    return s, offsets
+
+
+def _fit_offsets(d2: FloatArray, capacity: FloatArray, offsets: FloatArray, area_per_sample: float) -> FloatArray:
+    """Adjust power weights so that ``argmin(d2 - w)`` assigns about ``capacity`` samples to each site."""
+    w = offsets.copy()
+    n = len(w)
+    for _ in range(60):
+        counts = np.bincount(np.argmin(d2 - w, axis=1), minlength=n)
+        error = capacity - counts
+        if np.abs(error).max() <= max(1.0, 0.01 * capacity.min()):
+            break
+        # Raising w_i by δ grows a compact cell by about √3·δ (hexagonal neighbourhood); damped.
+        w += 0.5 * error * area_per_sample / math.sqrt(3.0)
+        w -= w.mean()
+    return w
+
+
+def _keep_inside(
+    polygon: Polygon, sites: FloatArray, samples: FloatArray, offsets: FloatArray
+) -> FloatArray:
+    """Move sites that fell outside a non-convex polygon onto the nearest sample of their own cluster."""
+    inside = shapely.contains_xy(polygon, sites[:, 0], sites[:, 1])
+    if inside.all():
+        return sites
+    labels = np.argmin(_sqdist(samples, sites) - offsets, axis=1)
+    out = sites.copy()
+    for i in np.flatnonzero(~inside):
+        members = samples[labels == i]
+        if len(members) == 0:
+            members = samples
+        out[i] = members[np.argmin(((members - sites[i]) ** 2).sum(axis=1))]
+    return out
+
+
+def _voronoi_cells(polygon: Polygon, sites: FloatArray) -> list[Polygon]:
+    diagram = shapely.voronoi_polygons(MultiPoint(sites), extend_to=polygon, ordered=True)
+    cells = list(shapely.get_parts(diagram))
+    if len(cells) != len(sites):
+        raise RuntimeError(f"voronoi_polygons gave {len(cells)} cells for {len(sites)} sites")
+    return cells
+
+
+def _power_cells(sites: FloatArray, offsets: FloatArray, bounds: tuple[float, float, float, float]) -> list[Polygon]:
+    """Convex power cells ``{x : |x-p_i|² - w_i ≤ |x-p_j|² - w_j ∀j}`` within ``bounds``."""
+    minx, miny, maxx, maxy = bounds
+    pad = max(maxx - minx, maxy - miny)
+    box = np.array(
+        [[minx - pad, miny - pad], [maxx + pad, miny - pad], [maxx + pad, maxy + pad], [minx - pad, maxy + pad]]
+    )
+    sq = (sites**2).sum(axis=1)
+    cells: list[Polygon] = []
+    for i in range(len(sites)):
+        ring = box
+        for j in range(len(sites)):
+            if j == i:
+                continue
+            # 2 x·(p_j − p_i) ≤ (|p_j|² − |p_i|²) + (w_i − w_j); both terms flip sign exactly for (j, i).
+            a = 2.0 * (sites[j] - sites[i])
+            c = (sq[j] - sq[i]) + (offsets[i] - offsets[j])
+            ring = _clip_halfplane(ring, a, c)
+            if len(ring) < 3:
+                break
+        cells.append(Polygon(ring) if len(ring) >= 3 else Polygon())
+    return cells
+
+
+def _clip_halfplane(ring: FloatArray, a: FloatArray, c: float) -> FloatArray:
+    """Sutherland–Hodgman: the part of a convex ring (no closing vertex) with ``a·x ≤ c``."""
+    values = ring @ a - c
+    inside = values <= 0.0
+    if inside.all():
+        return ring
+    if not inside.any():
+        return ring[:0]
+    out: list[FloatArray] = []
+    k = len(ring)
+    for idx in range(k):
+        p, q = ring[idx], ring[(idx + 1) % k]
+        vp, vq = values[idx], values[(idx + 1) % k]
+        if vp <= 0.0:
+            out.append(p)
+        if (vp <= 0.0) != (vq <= 0.0):
+            t = vp / (vp - vq)
+            out.append(p + t * (q - p))
+    return np.array(out)
+
+
+def _fit_power_cells(
+    polygon: Polygon, sites: FloatArray, offsets: FloatArray, target_area: FloatArray
+) -> list[Polygon]:
+    """Power cells, then a few exact-area corrections of the weights (kept only while no cell empties)."""
+    shapely.prepare(polygon)
+    best = _power_cells(sites, offsets, polygon.bounds)
+    best_areas = shapely.area(shapely.intersection(np.asarray(best, dtype=object), polygon))
+    if np.any(best_areas <= 0.0):  # cannot happen with sample-backed weights, but be safe: plain Voronoi
+        offsets = np.zeros_like(offsets)
+        best = _power_cells(sites, offsets, polygon.bounds)
+        best_areas = shapely.area(shapely.intersection(np.asarray(best, dtype=object), polygon))
+    w = offsets
+    for _ in range(12):
+        error = target_area - best_areas
+        if np.abs(error / target_area).max() < 0.01:
+            break
+        w = w + 0.5 * error / math.sqrt(3.0)
+        w = w - w.mean()
+        cells = _power_cells(sites, w, polygon.bounds)
+        areas = shapely.area(shapely.intersection(np.asarray(cells, dtype=object), polygon))
+        if np.any(areas <= 0.0) or np.abs(target_area - areas).sum() >= np.abs(error).sum():
+            break
+        best, best_areas = cells, areas
+    shapely.destroy_prepared(polygon)
+    return best
+
+
+def _unscale(cell: Polygon, xscale: float) -> Polygon:
+    out = shapely.transform(cell, lambda xy: xy / np.array([xscale, 1.0]))
+    assert isinstance(out, Polygon)
+    return out
+
+
+def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
+    return [g for g in shapely.get_parts(geom) if isinstance(g, Polygon) and not g.is_empty and g.area > 0.0]
+
+
+def _resolve_fragments(clipped: list[BaseGeometry], n: int) -> list[Polygon]:
+    """Keep each cell's largest part; merge the other parts into the neighbour sharing most border."""
+    cells: list[Polygon] = []
+    orphans: list[Polygon] = []
+    for geom in clipped:
+        parts = sorted(_polygon_parts(geom), key=lambda p: p.area, reverse=True)
+        if not parts:
+            raise RuntimeError("partition produced an empty cell")
+        cells.append(parts[0])
+        orphans.extend(parts[1:])
+    for orphan in sorted(orphans, key=lambda p: p.area, reverse=True):
+        seam = orphan.buffer(max(math.sqrt(orphan.area), 1e-6) * 1e-3)
+        shared = [seam.intersection(c).area for c in cells]
+        j = int(np.argmax(shared))
+        cells[j] = _merge(cells[j], orphan)
+    if len(cells) != n or not all(c.is_valid and not c.is_empty for c in cells):
+        raise RuntimeError("partition failed to produce valid cells")
+    return cells
+
+
+def _merge(a: Polygon, b: Polygon) -> Polygon:
+    """Union of two abutting polygons, dropping float-noise slivers the overlay may leave."""
+    union = shapely.union(a, b)
+    parts = sorted(_polygon_parts(union), key=lambda p: p.area, reverse=True)
+    main = parts[0]
+    tiny = 1e-9 * main.area
+    holes = [r for r in main.interiors if Polygon(r).area > tiny]
+    return Polygon(main.exterior, holes)
+
+
+# --------------------------------------------------------------------------------------------------
+# Roughening
+
+
+@dataclass(frozen=True)
+class _Field:
+    """``f(x) = Σ_k amplitude_k · direction_k · sin(2π · wavevector_k · (x − origin) + phase_k)``."""
+
+    amplitude: FloatArray  # (K,)
+    wavevector: FloatArray  # (K, 2), cycles per degree
+    phase: FloatArray  # (K,)
+    direction: FloatArray  # (K, 2), unit vectors
+
+    def at_nodes(self, i: NDArray[np.int64], j: NDArray[np.int64], spacing: float) -> FloatArray:
+        """``f`` at lattice nodes ``origin + (i, j)·spacing``; the argument is formed from integers."""
+        arg = 2.0 * math.pi * spacing * (np.outer(i, self.wavevector[:, 0]) + np.outer(j, self.wavevector[:, 1]))
+        waves = np.sin(arg + self.phase) * self.amplitude
+        out: FloatArray = waves @ self.direction
+        return out
+
+
+def _field(spacing_deg: float, amplitude_deg: float, seed: int) -> _Field:
+    """Equal-slope waves, wavelengths ``8·spacing·2^k``, enough octaves to reach ``amplitude_deg``."""
+    shortest = MIN_WAVELENGTH_SPACINGS * spacing_deg
+    for octaves in range(1, _MAX_OCTAVES + 1):
+        waves = octaves * _WAVES_PER_OCTAVE
+        slope = MAX_SLOPE / waves  # per wave; the entries of the Jacobian are bounded by the sum
+        wavelengths = np.repeat(shortest * 2.0 ** np.arange(octaves), _WAVES_PER_OCTAVE)
+        amplitudes = slope * wavelengths / (2.0 * math.pi)
+        if amplitudes.sum() >= amplitude_deg:
+            break
+    else:
+        raise ValueError(
+            f"amplitude {amplitude_deg}° is too large for spacing {spacing_deg}° "
+            f"(at most {amplitudes.sum():.3g}° keeps the map one-to-one)"
+        )
+    amplitudes = amplitudes * (amplitude_deg / amplitudes.sum())
+    rng = np.random.default_rng(seed)
+    k = len(wavelengths)
+    theta = rng.uniform(0.0, 2.0 * math.pi, size=k)
+    psi = rng.uniform(0.0, 2.0 * math.pi, size=k)
+    return _Field(
+        amplitude=amplitudes,
+        wavevector=np.column_stack([np.cos(theta), np.sin(theta)]) / wavelengths[:, None],
+        phase=rng.uniform(0.0, 2.0 * math.pi, size=k),
+        direction=np.column_stack([np.cos(psi), np.sin(psi)]),
+    )
+
+
+def displacement(
+    points: FloatArray, *, spacing_deg: float, amplitude_deg: float, seed: int
+) -> FloatArray:
+    """The roughening displacement ``F`` (lon, lat degrees) at ``points`` of shape (N, 2)."""
+    _check_rough_args(spacing_deg, amplitude_deg)
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    return _displace(pts, _field(spacing_deg, amplitude_deg, seed), spacing_deg)
+
+
+def _displace(points: FloatArray, fld: _Field, spacing: float) -> FloatArray:
+    """Piecewise-linear interpolation of ``fld`` on the lattice triangulated along ``x − y = const``."""
+    u = (points - np.array(LATTICE_ORIGIN)) / spacing
+    base = np.floor(u)
+    frac = u - base
+    i = base[:, 0].astype(np.int64)
+    j = base[:, 1].astype(np.int64)
+    fx = frac[:, 0:1]
+    fy = frac[:, 1:2]
+    f00 = fld.at_nodes(i, j, spacing)
+    f11 = fld.at_nodes(i + 1, j + 1, spacing)
+    lower = (fx >= fy)[:, 0]
+    # Lower triangle (i,j),(i+1,j),(i+1,j+1); upper triangle (i,j),(i,j+1),(i+1,j+1).
+    corner = fld.at_nodes(np.where(lower, i + 1, i), np.where(lower, j, j + 1), spacing)
+    out: FloatArray = np.where(
+        lower[:, None],
+        f00 + fx * (corner - f00) + fy * (f11 - corner),
+        f00 + fy * (corner - f00) + fx * (f11 - corner),
+    )
+    return out
+
+
+def _check_rough_args(spacing_deg: float, amplitude_deg: float) -> None:
+    if not (math.isfinite(spacing_deg) and spacing_deg > 0):
+        raise ValueError(f"spacing_deg must be positive, got {spacing_deg}")
+    if not (math.isfinite(amplitude_deg) and amplitude_deg >= 0):
+        raise ValueError(f"amplitude_deg must be non-negative, got {amplitude_deg}")
+
+
+def _densify(coords: FloatArray, ring_ids: NDArray[np.int64], spacing: float) -> tuple[FloatArray, NDArray[np.int64]]:
+    """Insert the crossings of every edge with the lattice lines; returns closed rings again.
+
+    Each edge is processed in a canonical direction (lexicographically smaller end first) so that
+    the two polygons sharing a border compute bit-identical crossing points.
+    """
+    same = ring_ids[:-1] == ring_ids[1:]
+    starts = np.flatnonzero(same)  # edge e goes from coords[e] to coords[e + 1]
+    a = coords[starts]
+    b = coords[starts + 1]
+    swap = (b[:, 0] < a[:, 0]) | ((b[:, 0] == a[:, 0]) & (b[:, 1] < a[:, 1]))
+    p = np.where(swap[:, None], b, a)
+    q = np.where(swap[:, None], a, b)
+    origin = np.array(LATTICE_ORIGIN)
+    up = (p - origin) / spacing
+    uq = (q - origin) / spacing
+    fam_p = np.column_stack([up[:, 0], up[:, 1], up[:, 0] - up[:, 1]])
+    fam_q = np.column_stack([uq[:, 0], uq[:, 1], uq[:, 0] - uq[:, 1]])
+
+    edge_list: list[NDArray[np.int64]] = []
+    t_list: list[FloatArray] = []
+    n_edges = len(starts)
+    for fam in range(3):
+        lo = np.minimum(fam_p[:, fam], fam_q[:, fam])
+        hi = np.maximum(fam_p[:, fam], fam_q[:, fam])
+        kmin = np.floor(lo) + 1.0
+        kmax = np.ceil(hi) - 1.0
+        count = np.maximum(kmax - kmin + 1.0, 0.0).astype(np.int64)
+        total = int(count.sum())
+        if total == 0:
+            continue
+        edge = np.repeat(np.arange(n_edges), count)
+        first = np.cumsum(count) - count
+        k = kmin[edge] + (np.arange(total) - first[edge])
+        denom = fam_q[edge, fam] - fam_p[edge, fam]
+        edge_list.append(edge)
+        t_list.append((k - fam_p[edge, fam]) / denom)
+    if edge_list:
+        edges = np.concatenate(edge_list)
+        ts = np.concatenate(t_list)
+    else:
+        edges = np.zeros(0, dtype=np.int64)
+        ts = np.zeros(0)
+    length = np.hypot(*(q - p).T)
+    # Drop crossings that coincide with an end or with each other (lattice nodes, float noise).
+    eps = 1e-12 / np.maximum(length[edges], 1e-300)
+    keep = (ts > eps) & (ts < 1.0 - eps)
+    edges, ts = edges[keep], ts[keep]
+    order = np.lexsort((ts, edges))
+    edges, ts = edges[order], ts[order]
+    if len(ts) > 1:
+        dup = np.zeros(len(ts), dtype=bool)
+        dup[1:] = (edges[1:] == edges[:-1]) & ((ts[1:] - ts[:-1]) * length[edges[1:]] < 1e-12)
+        edges, ts = edges[~dup], ts[~dup]
+    inserted = p[edges] + ts[:, None] * (q - p)[edges]
+    # Position along the edge in its original direction, for ordering within the ring.
+    along = np.where(swap[edges], 1.0 - ts, ts)
+
+    # Original vertices keep their exact coordinates: key (position in coords, 0.0);
+    # inserted points: key (start vertex of their edge, along).
+    all_pos = np.concatenate([np.arange(len(coords)), starts[edges]])
+    all_along = np.concatenate([np.zeros(len(coords)), along])
+    order = np.lexsort((all_along, all_pos))
+    pts = np.concatenate([coords, inserted])[order]
+    ids = np.concatenate([ring_ids, ring_ids[starts[edges]]])[order]
+    return pts, ids
+
+
+def roughen(
+    polygons: Sequence[Polygon], *, spacing_deg: float, amplitude_deg: float, seed: int
+) -> list[Polygon]:
+    """Densify every edge on the global lattice and displace every vertex by the field of ``seed``.
+
+    Polygons that tile a region still tile its image; the same ``(spacing_deg, amplitude_deg,
+    seed)`` must be used for every level.  Raises ``ValueError`` for bad arguments or if a
+    result is invalid (which the slope bound rules out up to float rounding).
+    """
+    _check_rough_args(spacing_deg, amplitude_deg)
+    if not polygons:
+        return []
+    geoms = np.asarray(list(polygons), dtype=object)
+    for g in geoms:
+        if not isinstance(g, Polygon) or g.is_empty:
+            raise ValueError("roughen takes non-empty Polygons")
+    rings, poly_of_ring = shapely.get_rings(geoms, return_index=True)
+    coords, ring_ids = shapely.get_coordinates(rings, return_index=True)
+    pts, ids = _densify(coords, ring_ids.astype(np.int64), spacing_deg)
+    fld = _field(spacing_deg, amplitude_deg, seed)
+    moved = pts + _displace(pts, fld, spacing_deg)
+    new_rings = shapely.linearrings(moved, indices=ids)
+    out = shapely.polygons(new_rings, indices=poly_of_ring)
+    result: list[Polygon] = list(out)
+    bad = [k for k, g in enumerate(result) if not g.is_valid]
+    if bad:
+        raise ValueError(f"roughening made {len(bad)} polygon(s) invalid (first: #{bad[0]})")
+    return result
+
+
+def roughen_tree(root: Cell, *, spacing_deg: float, amplitude_deg: float, seed: int) -> Cell:
+    """:func:`roughen` applied to every cell of the tree (one call, same field)."""
+    cells = [cell for _, _, cell in iter_cells(root)]
+    rough = iter(roughen([c.polygon for c in cells], spacing_deg=spacing_deg, amplitude_deg=amplitude_deg, seed=seed))
+
+    def rebuild(cell: Cell) -> Cell:
+        polygon = next(rough)
+        return Cell(cell.key, polygon, tuple(rebuild(child) for child in cell.children))
+
+    return rebuild(root)
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole tree
+
+
+def build_tree(
+    plans: Sequence[Plan],
+    *,
+    seed: int,
+    root_key: str = "441900",
+    outline: Polygon | None = None,
+    spacing_deg: float = DEFAULT_SPACING_DEG,
+    amplitude_deg: float = DEFAULT_AMPLITUDE_DEG,
+    rough: bool = True,
+) -> Cell:
+    """Partition ``outline`` (default :func:`city_outline`) recursively along ``plans``.
+
+    Every node gets its own generator, ``SeedSequence(seed, spawn_key=path)`` where ``path`` is the
+    node's index path, so a subtree does not depend on how many random numbers its siblings used.
+    With ``rough`` all levels are roughened with the same field (``seed`` again).  Base grids are
+    numbered last, on their final polygons, by :func:`~zhiwang.grids.numbering.reading_order` of
+    their representative points.
+    """
+    root = _split(root_key, outline if outline is not None else city_outline(), plans, seed, ())
+    if rough:
+        root = roughen_tree(root, spacing_deg=spacing_deg, amplitude_deg=amplitude_deg, seed=seed)
+    return _number_grids(root, plans)
+
+
+def _node_rng(seed: int, path: tuple[int, ...]) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=path))
+
+
+def _split(key: str, polygon: Polygon, plans: Sequence[Plan], seed: int, path: tuple[int, ...]) -> Cell:
+    if not plans:
+        return Cell(key, polygon)
+    weights = [p.weight for p in plans]
+    uniform = all(w == weights[0] for w in weights)
+    parts = partition(polygon, len(plans), _node_rng(seed, path), None if uniform else weights)
+    children: list[Cell] = []
+    for idx, (plan, part) in enumerate(zip(plans, parts, strict=True)):
+        sub = path + (idx,)
+        if plan.grids > 0:
+            grids = partition(part, plan.grids, _node_rng(seed, sub))
+            # Provisional keys; _number_grids assigns codes once the polygons are final.
+            children.append(Cell(plan.key, part, tuple(Cell(f"#{g}", poly) for g, poly in enumerate(grids))))
+        else:
+            children.append(_split(plan.key, part, plan.children, seed, sub))
+    return Cell(key, polygon, tuple(children))
+
+
+def _number_grids(cell: Cell, plans: Sequence[Plan]) -> Cell:
+    out: list[Cell] = []
+    for plan, child in zip(plans, cell.children, strict=True):
+        if plan.grids > 0:
+            points = shapely.get_coordinates(shapely.point_on_surface([g.polygon for g in child.children]))
+            order = reading_order([(float(x), float(y)) for x, y in points])
+            grids = tuple(
+                Cell(grid_code(plan.key, seq), child.children[i].polygon) for seq, i in enumerate(order, start=1)
+            )
+            out.append(Cell(child.key, child.polygon, grids))
+        else:
+            out.append(_number_grids(child, plan.children))
+    return Cell(cell.key, cell.polygon, tuple(out))
+

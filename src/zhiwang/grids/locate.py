@@ -1,0 +1,121 @@
+"""Point → grid: which base grid and which overlay grids a point lies in, now or at a past time.
+
+Indexes are built from the database once per process and rebuilt when the grid map changes
+(any `GridChange` newer than the one the index was built at) or for another moment in history.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.db.models import Max
+
+from zhiwang.common.errors import ValidationFailed
+from zhiwang.grids.coords import CoordSystem, to_wgs84, to_wgs84_arrays
+from zhiwang.grids.geojson import geometry_from_geojson
+from zhiwang.grids.models import GridChange, GridNode, GridShape, Layer, Level
+from zhiwang.grids.selectors import valid_at_q
+from zhiwang.grids.spatial import GridIndex
+
+_BASE_LEVELS = (Level.GRID,)
+_lock = threading.Lock()
+_cache: OrderedDict[tuple[str, int, str], GridIndex] = OrderedDict()
+_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class Location:
+    lon: float  # WGS-84
+    lat: float
+    source_system: str
+    source_lon: float
+    source_lat: float
+    grid_id: int | None
+    overlay_ids: tuple[int, ...]
+
+
+def _map_version() -> int:
+    return GridChange.objects.aggregate(latest=Max("id"))["latest"] or 0
+
+
+def _build(kind: str, at: datetime | None) -> GridIndex:
+    filters = {"layer": Layer.ADMIN, "level__in": _BASE_LEVELS} if kind == "base" else {"layer__in": [
+        layer for layer in Layer.values if layer != Layer.ADMIN
+    ]}
+    if at is None:
+        rows = GridNode.objects.filter(valid_to__isnull=True, **filters).values_list("pk", "code", "geometry")
+        ids, codes, geoms = [], [], []
+        for pk, code, geometry in rows:
+            ids.append(pk)
+            codes.append(code)
+            geoms.append(geometry_from_geojson(geometry))
+        return GridIndex(ids, codes, geoms)
+    shapes = (
+        GridShape.objects.filter(valid_at_q(at))
+        .filter(valid_at_q(at, "node__"))
+        .filter(**{f"node__{k}": v for k, v in filters.items()})
+        .values_list("node_id", "node__code", "geometry")
+    )
+    ids, codes, geoms = [], [], []
+    for pk, code, geometry in shapes:
+        ids.append(pk)
+        codes.append(code)
+        geoms.append(geometry_from_geojson(geometry))
+    return GridIndex(ids, codes, geoms)
+
+
+def grid_index(kind: str = "base", at: datetime | None = None) -> GridIndex:
+    """The index of current (or past) base grids or overlay grids, cached per map version."""
+    key = (kind, _map_version(), at.isoformat() if at else "")
+    with _lock:
+        index = _cache.get(key)
+        if index is not None:
+            _cache.move_to_end(key)
+            return index
+    index = _build(kind, at)
+    with _lock:
+        _cache[key] = index
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return index
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def locate(
+    lon: float, lat: float, system: str = CoordSystem.WGS84, *, at: datetime | None = None
+) -> Location:
+    """Convert a phone's coordinate to WGS-84 and find its base grid and overlay grids."""
+    try:
+        wlon, wlat = to_wgs84(lon, lat, system)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="bad_coordinate") from exc
+    grid_id = grid_index("base", at).lookup(wlon, wlat)
+    overlays = tuple(grid_index("overlay", at).lookup_all(wlon, wlat))
+    return Location(
+        lon=wlon,
+        lat=wlat,
+        source_system=str(CoordSystem(system)),
+        source_lon=lon,
+        source_lat=lat,
+        grid_id=grid_id,
+        overlay_ids=overlays,
+    )
+
+
+def locate_many(
+    lons: np.ndarray, lats: np.ndarray, system: str = CoordSystem.WGS84, *, at: datetime | None = None
+) -> np.ndarray:
+    """Vectorised base-grid lookup for imports: grid ids, -1 where a point is in no grid."""
+    try:
+        wlons, wlats = to_wgs84_arrays(lons, lats, system)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="bad_coordinate") from exc
+    return grid_index("base", at).lookup_many(wlons, wlats)

@@ -1,0 +1,177 @@
+"""Django settings. Every deploy-specific value comes from the environment; see `.env.example`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+
+# Lets `admin.ModelAdmin[Model]` and other generic classes be subscripted at run time.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent.parent
+VAR_DIR = Path(os.environ.get("ZHIWANG_VAR_DIR", PROJECT_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("ZHIWANG_DEBUG", False)
+SECRET_KEY = os.environ.get("ZHIWANG_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("ZHIWANG_REQUIRE_SECRET_KEY", False):
+        raise RuntimeError("ZHIWANG_SECRET_KEY must be set in production")
+    # The embedded default and the demo run without configuration; production sets its own key.
+    SECRET_KEY = "zhiwang-insecure-development-key-change-me"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("ZHIWANG_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("ZHIWANG_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "zhiwang.common",
+    "zhiwang.audit",
+    "zhiwang.accounts",
+    "zhiwang.grids",
+    "zhiwang.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "zhiwang.accounts.middleware.SecondFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "zhiwang.urls"
+WSGI_APPLICATION = "zhiwang.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: one variable. A SQLite file under var/ (WAL mode) is the embedded default.
+DEFAULT_SQLITE_PATH = VAR_DIR / "zhiwang.sqlite3"
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}")
+_database: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=60))
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    _database["OPTIONS"] = {
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+    }
+    _database["CONN_MAX_AGE"] = 0
+    _database["TEST"] = {"NAME": os.environ.get("ZHIWANG_SQLITE_TEST_NAME") or None}
+else:
+    _database["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "grids:map"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Lockout after repeated failed logins.
+ZHIWANG_LOGIN_MAX_FAILURES = int(os.environ.get("ZHIWANG_LOGIN_MAX_FAILURES", "5"))
+ZHIWANG_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ZHIWANG_LOGIN_LOCKOUT_MINUTES", "15"))
+# Second factor (TOTP) for administrators and commanders.
+ZHIWANG_TOTP_ISSUER = os.environ.get("ZHIWANG_TOTP_ISSUER", "zhiwang")
+ZHIWANG_TOTP_REQUIRED = env_bool("ZHIWANG_TOTP_REQUIRED", True)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("ZHIWANG_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = int(os.environ.get("ZHIWANG_SESSION_SECONDS", str(12 * 3600)))
+
+# Chinese first.
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("ZHIWANG_STATIC_ROOT", VAR_DIR / "static"))
+# Front-end libraries come from the npm registry (package.json) and are served as static files.
+NODE_MODULES = Path(os.environ.get("ZHIWANG_NODE_MODULES", PROJECT_DIR / "node_modules"))
+STATICFILES_DIRS = [
+    (f"vendor/{name}", NODE_MODULES / path)
+    for name, path in (
+        ("leaflet", "leaflet/dist"),
+        ("htmx", "htmx.org/dist"),
+        ("echarts", "echarts/dist"),
+    )
+    if (NODE_MODULES / path).is_dir()
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = Path(os.environ.get("ZHIWANG_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "/media/"
+
+# Map tiles: any XYZ source (Tianditu, OSM mirror, an internal tile server) or none at all.
+ZHIWANG_TILE_URL = os.environ.get("ZHIWANG_TILE_URL", "")
+ZHIWANG_TILE_ATTRIBUTION = os.environ.get("ZHIWANG_TILE_ATTRIBUTION", "")
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("ZHIWANG_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("ZHIWANG_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

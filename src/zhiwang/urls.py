@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from zhiwang.api import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="grids:map", permanent=False)),
+    path("api/v1/", api.urls),
+    path("accounts/", include("zhiwang.accounts.urls")),
+    path("console/", include("zhiwang.grids.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,202 @@
+"""Every API endpoint × every role × inside its scope / outside it, and anonymous.
+
+The "inside" objects live in town 441900003 (东城街道), base grid 441900003001001; the "outside"
+objects in town 441900101 (虎门镇). Each role is assigned so that the inside objects fall in its scope:
+a grid worker on grid 441900003001001, a community dispatcher on its community, a town commander,
+leader and administrator on its town, a department handler in a department of that town, a city
+commander on the city (for whom nothing is outside).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.conftest import feature, square
+from zhiwang.accounts.models import ApiToken, Department, Role, RoleAssignment, User
+from zhiwang.api import api
+from zhiwang.grids.models import GridNode
+
+INSIDE = {"town": "441900003", "community": "441900003001", "grid": "441900003001001", "sibling": "441900003001002",
+          "x": 113.6}
+OUTSIDE = {"town": "441900101", "community": "441900101001", "grid": "441900101001001", "sibling": "441900101001002",
+           "x": 113.7}
+ROLES = [
+    Role.GRID_WORKER,
+    Role.COMMUNITY_DISPATCHER,
+    Role.TOWN_COMMANDER,
+    Role.CITY_COMMANDER,
+    Role.DEPARTMENT_HANDLER,
+    Role.LEADER,
+    Role.ADMINISTRATOR,
+]
+STAFF_READERS = {Role.COMMUNITY_DISPATCHER, Role.TOWN_COMMANDER, Role.CITY_COMMANDER, Role.LEADER, Role.ADMINISTRATOR}
+
+
+@dataclass
+class World:
+    grids: dict[str, GridNode]
+    departments: dict[str, Department]
+    # a grid worker on each side, to be read, given roles and tokens
+    targets: dict[str, User]
+    tokens: dict[str, ApiToken]
+
+    def side(self, inside: bool) -> dict[str, Any]:
+        return INSIDE if inside else OUTSIDE
+
+    def grid(self, inside: bool, key: str = "grid") -> GridNode:
+        return self.grids[self.side(inside)[key]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    route: str  # as registered in the API, to check that every endpoint is covered
+    kind: str  # "any", "read", "list", "staff_read", "staff_list", "admin_list", "write"
+    call: Callable[[World, bool], tuple[str, dict[str, Any] | None]]
+
+
+def _split_body(w: World, inside: bool) -> dict[str, Any]:
+    x, code = w.side(inside)["x"], w.side(inside)["grid"]
+    return {"parts": [
+        {"code": code[:-3] + "005", "name": "南", "geometry": square(x, 22.9, x + 0.05, 22.95)},
+        {"code": code[:-3] + "006", "name": "北", "geometry": square(x, 22.95, x + 0.05, 23.0)},
+    ]}
+
+
+def _redraw_body(w: World, inside: bool) -> dict[str, Any]:
+    x = w.side(inside)["x"]
+    return {"grids": [
+        {"grid_id": w.grid(inside).pk, "geometry": square(x, 22.9, x + 0.06, 23.0)},
+        {"grid_id": w.grid(inside, "sibling").pk, "geometry": square(x + 0.06, 22.9, x + 0.1, 23.0)},
+    ]}
+
+
+ENDPOINTS = [
+    Endpoint("GET", "grids", "list", lambda w, i: ("/api/v1/grids", None)),
+    Endpoint("GET", "grids/export", "list", lambda w, i: ("/api/v1/grids/export", None)),
+    Endpoint("POST", "grids/import", "write", lambda w, i: ("/api/v1/grids/import", {"type": "FeatureCollection", "features": [
+        feature(w.side(i)["grid"], "新名称", w.grid(i).geometry)]})),
+    Endpoint("POST", "grids/locate", "any", lambda w, i: ("/api/v1/grids/locate", {"lon": w.side(i)["x"] + 0.01, "lat": 22.95})),
+    Endpoint("POST", "grids/merge", "write", lambda w, i: ("/api/v1/grids/merge", {
+        "grid_ids": [w.grid(i).pk, w.grid(i, "sibling").pk], "code": w.side(i)["grid"][:-3] + "009", "name": "合并"})),
+    Endpoint("POST", "grids/redraw", "write", lambda w, i: ("/api/v1/grids/redraw", _redraw_body(w, i))),
+    Endpoint("GET", "grids/{int:grid_id}", "read", lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}", None)),
+    Endpoint("GET", "grids/{int:grid_id}/children", "read", lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}/children", None)),
+    Endpoint("GET", "grids/{int:grid_id}/history", "read", lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}/history", None)),
+    Endpoint("POST", "grids/{int:grid_id}/split", "write", lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}/split", _split_body(w, i))),
+    Endpoint("GET", "me", "any", lambda w, i: ("/api/v1/me", None)),
+    Endpoint("GET", "users", "staff_list", lambda w, i: ("/api/v1/users", None)),
+    Endpoint("POST", "users", "write", lambda w, i: ("/api/v1/users", {"username": f"new-{i}", "display_name": "新人"})),
+    Endpoint("GET", "users/{int:user_id}", "staff_read", lambda w, i: (f"/api/v1/users/{w.targets[str(i)].pk}", None)),
+    Endpoint("POST", "users/{int:user_id}/roles", "write", lambda w, i: (f"/api/v1/users/{w.targets[str(i)].pk}/roles", {
+        "role": "grid_worker", "grid_id": w.grid(i, "sibling").pk, "worker_kind": "part_time"})),
+    Endpoint("POST", "roles/{int:assignment_id}/end", "write", lambda w, i: (
+        f"/api/v1/roles/{w.targets[str(i)].assignments.get().pk}/end", None)),
+    Endpoint("POST", "users/{int:user_id}/tokens", "write", lambda w, i: (f"/api/v1/users/{w.targets[str(i)].pk}/tokens", {"name": "sync"})),
+    Endpoint("POST", "tokens/{int:token_id}/revoke", "write", lambda w, i: (f"/api/v1/tokens/{w.tokens[str(i)].pk}/revoke", None)),
+    Endpoint("GET", "departments", "list", lambda w, i: ("/api/v1/departments", None)),
+    Endpoint("POST", "departments", "write", lambda w, i: ("/api/v1/departments", {
+        "code": f"D-{i}", "name": "新部门", "kind": "urban", "jurisdiction_id": w.grid(i, "town").pk})),
+    Endpoint("GET", "staffing/unstaffed", "list", lambda w, i: ("/api/v1/staffing/unstaffed", None)),
+    Endpoint("GET", "staffing/grids/{int:grid_id}/workers", "read", lambda w, i: (f"/api/v1/staffing/grids/{w.grid(i).pk}/workers", None)),
+    Endpoint("GET", "audit", "admin_list", lambda w, i: ("/api/v1/audit", None)),
+]
+
+
+def test_the_matrix_covers_every_endpoint() -> None:
+    registered = set()
+    for prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                for method in operation.methods:
+                    route = (prefix.strip("/") + "/" + path.strip("/")).strip("/")
+                    registered.add((method, route))
+    assert registered == {(e.method, e.route) for e in ENDPOINTS}
+
+
+@pytest.fixture
+def world(city: dict[str, GridNode], make_user: Callable[..., User]) -> World:
+    departments = {
+        "inside": Department.objects.create(code="DC-URBAN", name="东城城管", kind="urban", jurisdiction=city[INSIDE["town"]]),
+        "outside": Department.objects.create(code="HM-URBAN", name="虎门城管", kind="urban", jurisdiction=city[OUTSIDE["town"]]),
+    }
+    targets = {
+        "True": make_user(Role.GRID_WORKER, grid=city[INSIDE["grid"]], username="target-inside"),
+        "False": make_user(Role.GRID_WORKER, grid=city[OUTSIDE["grid"]], username="target-outside"),
+    }
+    tokens = {key: ApiToken.objects.create(user=u, name="t", prefix="zw_x", key_hash=f"h{key}") for key, u in targets.items()}
+    return World(grids=city, departments=departments, targets=targets, tokens=tokens)
+
+
+def actor_for(role: str | None, world: World, make_user: Callable[..., User]) -> User | None:
+    if role is None:
+        return None
+    if role == Role.DEPARTMENT_HANDLER:
+        return make_user(role, department=world.departments["inside"])
+    node = {
+        Role.GRID_WORKER: INSIDE["grid"],
+        Role.COMMUNITY_DISPATCHER: INSIDE["community"],
+        Role.CITY_COMMANDER: "441900",
+    }.get(role, INSIDE["town"])
+    return make_user(role, grid=world.grids[node])
+
+
+def expected(endpoint: Endpoint, role: str | None, inside: bool) -> set[int]:
+    if role is None:
+        return {401}
+    inside = inside or role == Role.CITY_COMMANDER  # the whole city is the city commander's
+    ok = {200, 201, 204}
+    if endpoint.kind in ("any", "list"):
+        return ok
+    if endpoint.kind == "read":
+        return ok if inside else {404}
+    if endpoint.kind == "staff_list":
+        return ok if role in STAFF_READERS else {403}
+    if endpoint.kind == "staff_read":
+        if role not in STAFF_READERS:
+            return {403}
+        return ok if inside else {404}
+    if endpoint.kind == "admin_list":
+        return ok if role == Role.ADMINISTRATOR else {403}
+    # writes: only an administrator over the objects concerned
+    if role == Role.ADMINISTRATOR and (inside or endpoint.route == "users"):
+        return ok
+    return {403, 404}
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["inside", "outside"])
+@pytest.mark.parametrize("role", [None, *ROLES], ids=["anonymous", *ROLES])
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[f"{e.method} {e.route}" for e in ENDPOINTS])
+def test_scope_matrix(
+    endpoint: Endpoint,
+    role: str | None,
+    inside: bool,
+    world: World,
+    make_user: Callable[..., User],
+    api_client: Callable[[User | None], Client],
+) -> None:
+    actor = actor_for(role, world, make_user)
+    client = api_client(actor)
+    path, body = endpoint.call(world, inside)
+    before_roles = RoleAssignment.objects.count()
+    if endpoint.method == "GET":
+        response = client.get(path)
+    else:
+        response = client.post(path, data=json.dumps(body or {}), content_type="application/json")
+    assert response.status_code in expected(endpoint, role, inside), response.content[:500]
+    if response.status_code >= 400:
+        assert set(response.json()["error"]) == {"code", "message", "details"}
+        assert RoleAssignment.objects.count() == before_roles
+    if endpoint.kind in ("list", "staff_list", "admin_list") and response.status_code == 200 and role not in (
+        Role.CITY_COMMANDER,
+        None,
+    ):
+        # Lists never leak what lies outside the reader's scope.
+        text = response.content.decode()
+        assert OUTSIDE["grid"] not in text and "target-outside" not in text and "虎门" not in text
