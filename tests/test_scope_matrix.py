@@ -22,10 +22,20 @@ from zhiwang.accounts.models import ApiToken, Department, Role, RoleAssignment, 
 from zhiwang.api import api
 from zhiwang.grids.models import GridNode
 
-INSIDE = {"town": "441900003", "community": "441900003001", "grid": "441900003001001", "sibling": "441900003001002",
-          "x": 113.6}
-OUTSIDE = {"town": "441900101", "community": "441900101001", "grid": "441900101001001", "sibling": "441900101001002",
-           "x": 113.7}
+INSIDE = {
+    "town": "441900003",
+    "community": "441900003001",
+    "grid": "441900003001001",
+    "sibling": "441900003001002",
+    "x": 113.6,
+}
+OUTSIDE = {
+    "town": "441900101",
+    "community": "441900101001",
+    "grid": "441900101001001",
+    "sibling": "441900101001002",
+    "x": 113.7,
+}
 ROLES = [
     Role.GRID_WORKER,
     Role.COMMUNITY_DISPATCHER,
@@ -35,7 +45,13 @@ ROLES = [
     Role.LEADER,
     Role.ADMINISTRATOR,
 ]
-STAFF_READERS = {Role.COMMUNITY_DISPATCHER, Role.TOWN_COMMANDER, Role.CITY_COMMANDER, Role.LEADER, Role.ADMINISTRATOR}
+STAFF_READERS = {
+    Role.COMMUNITY_DISPATCHER,
+    Role.TOWN_COMMANDER,
+    Role.CITY_COMMANDER,
+    Role.LEADER,
+    Role.ADMINISTRATOR,
+}
 
 
 @dataclass
@@ -63,48 +79,136 @@ class Endpoint:
 
 def _split_body(w: World, inside: bool) -> dict[str, Any]:
     x, code = w.side(inside)["x"], w.side(inside)["grid"]
-    return {"parts": [
-        {"code": code[:-3] + "005", "name": "南", "geometry": square(x, 22.9, x + 0.05, 22.95)},
-        {"code": code[:-3] + "006", "name": "北", "geometry": square(x, 22.95, x + 0.05, 23.0)},
-    ]}
+    return {
+        "parts": [
+            {"code": code[:-3] + "005", "name": "南", "geometry": square(x, 22.9, x + 0.05, 22.95)},
+            {"code": code[:-3] + "006", "name": "北", "geometry": square(x, 22.95, x + 0.05, 23.0)},
+        ]
+    }
 
 
 def _redraw_body(w: World, inside: bool) -> dict[str, Any]:
     x = w.side(inside)["x"]
-    return {"grids": [
-        {"grid_id": w.grid(inside).pk, "geometry": square(x, 22.9, x + 0.06, 23.0)},
-        {"grid_id": w.grid(inside, "sibling").pk, "geometry": square(x + 0.06, 22.9, x + 0.1, 23.0)},
-    ]}
+    return {
+        "grids": [
+            {"grid_id": w.grid(inside).pk, "geometry": square(x, 22.9, x + 0.06, 23.0)},
+            {"grid_id": w.grid(inside, "sibling").pk, "geometry": square(x + 0.06, 22.9, x + 0.1, 23.0)},
+        ]
+    }
 
 
 ENDPOINTS = [
     Endpoint("GET", "grids", "list", lambda w, i: ("/api/v1/grids", None)),
     Endpoint("GET", "grids/export", "list", lambda w, i: ("/api/v1/grids/export", None)),
-    Endpoint("POST", "grids/import", "write", lambda w, i: ("/api/v1/grids/import", {"type": "FeatureCollection", "features": [
-        feature(w.side(i)["grid"], "新名称", w.grid(i).geometry)]})),
-    Endpoint("POST", "grids/locate", "any", lambda w, i: ("/api/v1/grids/locate", {"lon": w.side(i)["x"] + 0.01, "lat": 22.95})),
-    Endpoint("POST", "grids/merge", "write", lambda w, i: ("/api/v1/grids/merge", {
-        "grid_ids": [w.grid(i).pk, w.grid(i, "sibling").pk], "code": w.side(i)["grid"][:-3] + "009", "name": "合并"})),
+    Endpoint(
+        "POST",
+        "grids/import",
+        "write",
+        lambda w, i: (
+            "/api/v1/grids/import",
+            {
+                "type": "FeatureCollection",
+                "features": [feature(w.side(i)["grid"], "新名称", w.grid(i).geometry)],
+            },
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "grids/locate",
+        "any",
+        lambda w, i: ("/api/v1/grids/locate", {"lon": w.side(i)["x"] + 0.01, "lat": 22.95}),
+    ),
+    Endpoint(
+        "POST",
+        "grids/merge",
+        "write",
+        lambda w, i: (
+            "/api/v1/grids/merge",
+            {
+                "grid_ids": [w.grid(i).pk, w.grid(i, "sibling").pk],
+                "code": w.side(i)["grid"][:-3] + "009",
+                "name": "合并",
+            },
+        ),
+    ),
     Endpoint("POST", "grids/redraw", "write", lambda w, i: ("/api/v1/grids/redraw", _redraw_body(w, i))),
     Endpoint("GET", "grids/{int:grid_id}", "read", lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}", None)),
-    Endpoint("GET", "grids/{int:grid_id}/children", "read", lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}/children", None)),
-    Endpoint("GET", "grids/{int:grid_id}/history", "read", lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}/history", None)),
-    Endpoint("POST", "grids/{int:grid_id}/split", "write", lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}/split", _split_body(w, i))),
+    Endpoint(
+        "GET",
+        "grids/{int:grid_id}/children",
+        "read",
+        lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}/children", None),
+    ),
+    Endpoint(
+        "GET",
+        "grids/{int:grid_id}/history",
+        "read",
+        lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}/history", None),
+    ),
+    Endpoint(
+        "POST",
+        "grids/{int:grid_id}/split",
+        "write",
+        lambda w, i: (f"/api/v1/grids/{w.grid(i).pk}/split", _split_body(w, i)),
+    ),
     Endpoint("GET", "me", "any", lambda w, i: ("/api/v1/me", None)),
     Endpoint("GET", "users", "staff_list", lambda w, i: ("/api/v1/users", None)),
-    Endpoint("POST", "users", "write", lambda w, i: ("/api/v1/users", {"username": f"new-{i}", "display_name": "新人"})),
-    Endpoint("GET", "users/{int:user_id}", "staff_read", lambda w, i: (f"/api/v1/users/{w.targets[str(i)].pk}", None)),
-    Endpoint("POST", "users/{int:user_id}/roles", "write", lambda w, i: (f"/api/v1/users/{w.targets[str(i)].pk}/roles", {
-        "role": "grid_worker", "grid_id": w.grid(i, "sibling").pk, "worker_kind": "part_time"})),
-    Endpoint("POST", "roles/{int:assignment_id}/end", "write", lambda w, i: (
-        f"/api/v1/roles/{w.targets[str(i)].assignments.get().pk}/end", None)),
-    Endpoint("POST", "users/{int:user_id}/tokens", "write", lambda w, i: (f"/api/v1/users/{w.targets[str(i)].pk}/tokens", {"name": "sync"})),
-    Endpoint("POST", "tokens/{int:token_id}/revoke", "write", lambda w, i: (f"/api/v1/tokens/{w.tokens[str(i)].pk}/revoke", None)),
+    Endpoint(
+        "POST",
+        "users",
+        "write",
+        lambda w, i: ("/api/v1/users", {"username": f"new-{i}", "display_name": "新人"}),
+    ),
+    Endpoint(
+        "GET",
+        "users/{int:user_id}",
+        "staff_read",
+        lambda w, i: (f"/api/v1/users/{w.targets[str(i)].pk}", None),
+    ),
+    Endpoint(
+        "POST",
+        "users/{int:user_id}/roles",
+        "write",
+        lambda w, i: (
+            f"/api/v1/users/{w.targets[str(i)].pk}/roles",
+            {"role": "grid_worker", "grid_id": w.grid(i, "sibling").pk, "worker_kind": "part_time"},
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "roles/{int:assignment_id}/end",
+        "write",
+        lambda w, i: (f"/api/v1/roles/{w.targets[str(i)].assignments.get().pk}/end", None),
+    ),
+    Endpoint(
+        "POST",
+        "users/{int:user_id}/tokens",
+        "write",
+        lambda w, i: (f"/api/v1/users/{w.targets[str(i)].pk}/tokens", {"name": "sync"}),
+    ),
+    Endpoint(
+        "POST",
+        "tokens/{int:token_id}/revoke",
+        "write",
+        lambda w, i: (f"/api/v1/tokens/{w.tokens[str(i)].pk}/revoke", None),
+    ),
     Endpoint("GET", "departments", "list", lambda w, i: ("/api/v1/departments", None)),
-    Endpoint("POST", "departments", "write", lambda w, i: ("/api/v1/departments", {
-        "code": f"D-{i}", "name": "新部门", "kind": "urban", "jurisdiction_id": w.grid(i, "town").pk})),
+    Endpoint(
+        "POST",
+        "departments",
+        "write",
+        lambda w, i: (
+            "/api/v1/departments",
+            {"code": f"D-{i}", "name": "新部门", "kind": "urban", "jurisdiction_id": w.grid(i, "town").pk},
+        ),
+    ),
     Endpoint("GET", "staffing/unstaffed", "list", lambda w, i: ("/api/v1/staffing/unstaffed", None)),
-    Endpoint("GET", "staffing/grids/{int:grid_id}/workers", "read", lambda w, i: (f"/api/v1/staffing/grids/{w.grid(i).pk}/workers", None)),
+    Endpoint(
+        "GET",
+        "staffing/grids/{int:grid_id}/workers",
+        "read",
+        lambda w, i: (f"/api/v1/staffing/grids/{w.grid(i).pk}/workers", None),
+    ),
     Endpoint("GET", "audit", "admin_list", lambda w, i: ("/api/v1/audit", None)),
 ]
 
@@ -123,14 +227,21 @@ def test_the_matrix_covers_every_endpoint() -> None:
 @pytest.fixture
 def world(city: dict[str, GridNode], make_user: Callable[..., User]) -> World:
     departments = {
-        "inside": Department.objects.create(code="DC-URBAN", name="东城城管", kind="urban", jurisdiction=city[INSIDE["town"]]),
-        "outside": Department.objects.create(code="HM-URBAN", name="虎门城管", kind="urban", jurisdiction=city[OUTSIDE["town"]]),
+        "inside": Department.objects.create(
+            code="DC-URBAN", name="东城城管", kind="urban", jurisdiction=city[INSIDE["town"]]
+        ),
+        "outside": Department.objects.create(
+            code="HM-URBAN", name="虎门城管", kind="urban", jurisdiction=city[OUTSIDE["town"]]
+        ),
     }
     targets = {
         "True": make_user(Role.GRID_WORKER, grid=city[INSIDE["grid"]], username="target-inside"),
         "False": make_user(Role.GRID_WORKER, grid=city[OUTSIDE["grid"]], username="target-outside"),
     }
-    tokens = {key: ApiToken.objects.create(user=u, name="t", prefix="zw_x", key_hash=f"h{key}") for key, u in targets.items()}
+    tokens = {
+        key: ApiToken.objects.create(user=u, name="t", prefix="zw_x", key_hash=f"h{key}")
+        for key, u in targets.items()
+    }
     return World(grids=city, departments=departments, targets=targets, tokens=tokens)
 
 
@@ -193,9 +304,14 @@ def test_scope_matrix(
     if response.status_code >= 400:
         assert set(response.json()["error"]) == {"code", "message", "details"}
         assert RoleAssignment.objects.count() == before_roles
-    if endpoint.kind in ("list", "staff_list", "admin_list") and response.status_code == 200 and role not in (
-        Role.CITY_COMMANDER,
-        None,
+    if (
+        endpoint.kind in ("list", "staff_list", "admin_list")
+        and response.status_code == 200
+        and role
+        not in (
+            Role.CITY_COMMANDER,
+            None,
+        )
     ):
         # Lists never leak what lies outside the reader's scope.
         text = response.content.decode()

@@ -1,6 +1,5 @@
 """The REST API under /api/v1/: one NinjaAPI, one router per app, errors mapped in one place."""
 
-
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -50,12 +49,16 @@ def application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespon
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(request, error_body("not_authenticated", "Sign in or send a valid token."), status=401)
+    return api.create_response(
+        request, error_body("not_authenticated", "Sign in or send a valid token."), status=401
+    )
 
 
 @api.exception_handler(NinjaValidationError)
 def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    return api.create_response(request, error_body("invalid_request", "The request is not valid.", exc.errors), status=422)
+    return api.create_response(
+        request, error_body("invalid_request", "The request is not valid.", exc.errors), status=422
+    )
 
 
 @api.exception_handler(HttpError)

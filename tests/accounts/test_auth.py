@@ -68,7 +68,9 @@ def test_lockout_after_repeated_failures(db: None, make_user: Callable[..., User
     assert login(client, "target", PASSWORD).status_code == 302
 
 
-def test_commanders_must_pass_a_second_factor(city: dict[str, GridNode], make_user: Callable[..., User]) -> None:
+def test_commanders_must_pass_a_second_factor(
+    city: dict[str, GridNode], make_user: Callable[..., User]
+) -> None:
     make_user(Role.TOWN_COMMANDER, grid=city["441900003"], username="commander")
     client = Client()
     response = login(client, "commander", PASSWORD)
@@ -89,15 +91,18 @@ def test_commanders_must_pass_a_second_factor(city: dict[str, GridNode], make_us
     assert AuditEntry.objects.filter(action="auth.totp_enrolled", object_id=str(user.pk)).exists()
 
 
-def test_grid_workers_need_no_second_factor(city: dict[str, GridNode], make_user: Callable[..., User]) -> None:
+def test_grid_workers_need_no_second_factor(
+    city: dict[str, GridNode], make_user: Callable[..., User]
+) -> None:
     make_user(Role.GRID_WORKER, grid=city["441900003001001"], username="worker")
     client = Client()
     login(client, "worker", PASSWORD)
     assert client.get("/api/v1/me").status_code == 200
 
 
-def test_api_token_acts_as_its_user_until_revoked(city: dict[str, GridNode], make_user: Callable[..., User],
-                                                   superuser: User) -> None:
+def test_api_token_acts_as_its_user_until_revoked(
+    city: dict[str, GridNode], make_user: Callable[..., User], superuser: User
+) -> None:
     machine = make_user(Role.CITY_COMMANDER, grid=city["441900"], username="video-platform")
     issued = token_issue(actor=superuser, user_id=machine.pk, name="video", origin=Origin.cli())
     assert issued.key.startswith("zw_") and issued.token.key_hash != issued.key
@@ -107,7 +112,9 @@ def test_api_token_acts_as_its_user_until_revoked(city: dict[str, GridNode], mak
     assert me.status_code == 200 and me.json()["username"] == "video-platform"
     assert client.get("/api/v1/me", HTTP_AUTHORIZATION="Bearer zw_not-a-real-key").status_code == 401
     # A token needs no CSRF token: it is not a cookie.
-    located = client.post("/api/v1/grids/locate", {"lon": 113.61, "lat": 22.95}, content_type="application/json", **auth)
+    located = client.post(
+        "/api/v1/grids/locate", {"lon": 113.61, "lat": 22.95}, content_type="application/json", **auth
+    )
     assert located.status_code == 200 and located.json()["grid"]["code"] == "441900003001001"
     revoke = Client()
     revoke.force_login(superuser)

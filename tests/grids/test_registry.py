@@ -28,7 +28,12 @@ def collection(features: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def snapshot() -> tuple[int, int, int, int]:
-    return (GridNode.objects.count(), GridShape.objects.count(), GridChange.objects.count(), AuditEntry.objects.count())
+    return (
+        GridNode.objects.count(),
+        GridShape.objects.count(),
+        GridChange.objects.count(),
+        AuditEntry.objects.count(),
+    )
 
 
 def test_import_builds_the_tree_with_paths_areas_and_history(city: dict[str, GridNode]) -> None:
@@ -59,7 +64,12 @@ def test_export_then_import_round_trips(city: dict[str, GridNode], superuser: Us
 
     def strip(fc: dict[str, Any]) -> list[tuple[Any, ...]]:
         return sorted(
-            (f["properties"]["code"], f["properties"]["name"], f["properties"]["parent_code"], str(f["geometry"]))
+            (
+                f["properties"]["code"],
+                f["properties"]["name"],
+                f["properties"]["parent_code"],
+                str(f["geometry"]),
+            )
             for f in fc["features"]
         )
 
@@ -71,15 +81,22 @@ def test_export_then_import_round_trips(city: dict[str, GridNode], superuser: Us
 
 def test_invalid_polygon_is_refused_naming_the_feature(city: dict[str, GridNode], superuser: User) -> None:
     before = snapshot()
-    bowtie = {"type": "Polygon", "coordinates": [[[113.6, 22.9], [113.65, 23.0], [113.65, 22.9], [113.6, 23.0], [113.6, 22.9]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[113.6, 22.9], [113.65, 23.0], [113.65, 22.9], [113.6, 23.0], [113.6, 22.9]]],
+    }
     with pytest.raises(ValidationFailed) as refused:
-        grid_import_geojson(actor=superuser, data=collection([feature("441900003001001", "第1网格", bowtie)]), origin=CLI)
+        grid_import_geojson(
+            actor=superuser, data=collection([feature("441900003001001", "第1网格", bowtie)]), origin=CLI
+        )
     assert "441900003001001" in refused.value.message
     assert [p["kind"] for p in refused.value.details] == ["invalid"]
     assert snapshot() == before
 
 
-def test_overlapping_siblings_are_refused_and_nothing_is_written(city: dict[str, GridNode], superuser: User) -> None:
+def test_overlapping_siblings_are_refused_and_nothing_is_written(
+    city: dict[str, GridNode], superuser: User
+) -> None:
     before = snapshot()
     # Grid 001 of community 441900003001 grows east into grid 002.
     data = collection([feature("441900003001001", "第1网格", square(113.6, 22.9, 113.67, 23.0))])
@@ -120,7 +137,12 @@ def test_bad_codes_and_missing_parents_are_named(superuser: User, city: dict[str
 
 
 def test_not_geojson_is_refused(superuser: User) -> None:
-    for bad in ({}, [], {"type": "FeatureCollection", "features": []}, {"type": "FeatureCollection", "features": [{"type": "Feature"}]}):
+    for bad in (
+        {},
+        [],
+        {"type": "FeatureCollection", "features": []},
+        {"type": "FeatureCollection", "features": [{"type": "Feature"}]},
+    ):
         with pytest.raises(ValidationFailed):
             grid_import_geojson(actor=superuser, data=bad, origin=CLI)
 
@@ -146,7 +168,9 @@ def test_split_keeps_history_and_answers_which_grid_then(city: dict[str, GridNod
         NewGrid("441900003001003", "南片", square(113.6, 22.9, 113.65, 22.95)),
         NewGrid("441900003001004", "北片", square(113.6, 22.95, 113.65, 23.0)),
     ]
-    created = grid_split(actor=superuser, grid_id=old.pk, parts=parts, origin=CLI, effective_at=at, reason="人口增长")
+    created = grid_split(
+        actor=superuser, grid_id=old.pk, parts=parts, origin=CLI, effective_at=at, reason="人口增长"
+    )
     old.refresh_from_db()
     assert old.valid_to == at
     assert [n.code for n in created] == ["441900003001003", "441900003001004"]
@@ -173,7 +197,9 @@ def test_split_parts_must_tile_the_grid(city: dict[str, GridNode], superuser: Us
 
 def test_merge_and_redraw(city: dict[str, GridNode], superuser: User) -> None:
     a, b = city["441900101001001"], city["441900101001002"]
-    merged = grid_merge(actor=superuser, grid_ids=[a.pk, b.pk], code="441900101001003", name="合并网格", origin=CLI)
+    merged = grid_merge(
+        actor=superuser, grid_ids=[a.pk, b.pk], code="441900101001003", name="合并网格", origin=CLI
+    )
     assert merged.area_m2 == pytest.approx(a.area_m2 + b.area_m2, rel=1e-6)
     assert GridNode.objects.filter(pk__in=[a.pk, b.pk], valid_to__isnull=False).count() == 2
     # Move the border between the two grids of the neighbouring community.
@@ -203,8 +229,20 @@ def test_merge_refuses_non_siblings(city: dict[str, GridNode], superuser: User) 
         )
 
 
-def test_locate_converts_phone_coordinates_and_finds_overlays(city: dict[str, GridNode], superuser: User) -> None:
-    fire = collection([feature("FIRE-01", "虎门消防一格", square(113.7, 22.9, 113.8, 23.0), layer="fire", parent_code="441900101")])
+def test_locate_converts_phone_coordinates_and_finds_overlays(
+    city: dict[str, GridNode], superuser: User
+) -> None:
+    fire = collection(
+        [
+            feature(
+                "FIRE-01",
+                "虎门消防一格",
+                square(113.7, 22.9, 113.8, 23.0),
+                layer="fire",
+                parent_code="441900101",
+            )
+        ]
+    )
     grid_import_geojson(actor=superuser, data=fire, origin=CLI)
     wgs = (113.725, 22.95)
     gcj = gcj02_from_wgs84(*wgs)

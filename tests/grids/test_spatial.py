@@ -124,9 +124,7 @@ def test_lookup_many_matches_lookup_and_the_rule_including_borders() -> None:
     assert many.shape == lons.shape
     single = [index.lookup(x, y) for x, y in zip(lons.tolist(), lats.tolist(), strict=True)]
     assert many.tolist() == [-1 if s is None else s for s in single]
-    assert many.tolist() == [
-        expected_square(x, y) for x, y in zip(lons.tolist(), lats.tolist(), strict=True)
-    ]
+    assert many.tolist() == [expected_square(x, y) for x, y in zip(lons.tolist(), lats.tolist(), strict=True)]
     # Every square and "no grid" actually occur, including ties on the lines.
     assert set(many.tolist()) == {NW, NE, SW, SE, -1}
 
@@ -145,7 +143,9 @@ def test_lookup_many_keeps_the_input_shape() -> None:
 def test_lookup_many_matches_lookup_on_an_irregular_tessellation() -> None:
     rng = np.random.default_rng(7)
     frame = box(113.6, 22.9, 113.8, 23.05)
-    seeds = shapely.multipoints(np.column_stack([rng.uniform(113.6, 113.8, 150), rng.uniform(22.9, 23.05, 150)]))
+    seeds = shapely.multipoints(
+        np.column_stack([rng.uniform(113.6, 113.8, 150), rng.uniform(22.9, 23.05, 150)])
+    )
     cells = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=frame))
     cells = shapely.segmentize(shapely.intersection(cells, frame), 0.002)
     ids = list(range(500, 500 + len(cells)))
@@ -188,6 +188,7 @@ def test_lookup_all_on_overlapping_overlays() -> None:
     flood_zone = box(113.01, 23.01, 113.03, 23.03)
     market = box(113.012, 23.012, 113.014, 23.014)  # inside both
     ring = box(112.99, 22.99, 113.05, 23.05).difference(box(113.0, 23.0, 113.03, 23.03))
+    assert isinstance(ring, Polygon)
     index = GridIndex(
         [7, 8, 9, 6],
         ["overlay-b", "overlay-a", "overlay-c", "overlay-d"],
@@ -208,6 +209,7 @@ def test_lookup_all_on_overlapping_overlays() -> None:
 
 def test_enclave_in_a_hole() -> None:
     outer = box(113.0, 23.0, 113.03, 23.03).difference(box(113.01, 23.01, 113.02, 23.02))
+    assert isinstance(outer, Polygon)
     enclave = box(113.01, 23.01, 113.02, 23.02)
     index = GridIndex([1, 2], ["441900003003002", "441900003003001"], [outer, enclave])
     assert index.lookup(113.015, 23.015) == 2

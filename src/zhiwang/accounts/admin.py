@@ -12,7 +12,7 @@ class AssignmentInline(admin.TabularInline[RoleAssignment, User]):
 
 
 @admin.register(User)
-class ZhiwangUserAdmin(UserAdmin):
+class ZhiwangUserAdmin(UserAdmin[User]):
     list_display = ("username", "display_name", "is_active", "last_login", "locked_until")
     inlines = (AssignmentInline,)
     fieldsets = (*(UserAdmin.fieldsets or ()), ("zhiwang", {"fields": ("display_name", "phone")}))

@@ -1,6 +1,5 @@
 """REST endpoints for staff, roles, tokens, departments and staffing."""
 
-
 from typing import Any
 
 from django.http import HttpRequest
@@ -86,7 +85,9 @@ def assign_role(request: HttpRequest, user_id: int, payload: AssignmentIn) -> St
 
 @router.post("/roles/{int:assignment_id}/end", response=AssignmentOut)
 def end_role(request: HttpRequest, assignment_id: int) -> RoleAssignment:
-    return services.role_end(actor=request.user, assignment_id=assignment_id, origin=origin_from_request(request))
+    return services.role_end(
+        actor=request.user, assignment_id=assignment_id, origin=origin_from_request(request)
+    )
 
 
 @router.post("/users/{int:user_id}/tokens", response={201: TokenOut})
@@ -99,14 +100,17 @@ def issue_token(request: HttpRequest, user_id: int, payload: TokenIn) -> Status[
         origin=origin_from_request(request),
     )
     token: ApiToken = issued.token
-    return Status(201, {
-        "id": token.pk,
-        "name": token.name,
-        "prefix": token.prefix,
-        "created_at": token.created_at,
-        "expires_at": token.expires_at,
-        "key": issued.key,
-    })
+    return Status(
+        201,
+        {
+            "id": token.pk,
+            "name": token.name,
+            "prefix": token.prefix,
+            "created_at": token.created_at,
+            "expires_at": token.expires_at,
+            "key": issued.key,
+        },
+    )
 
 
 @router.post("/tokens/{int:token_id}/revoke", response={204: None})

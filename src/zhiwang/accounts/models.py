@@ -51,7 +51,10 @@ class Department(TimeStampedModel):
     kind = models.CharField(max_length=16, choices=DepartmentKind.choices, default=DepartmentKind.OTHER)
     jurisdiction = models.ForeignKey(GridNode, on_delete=models.PROTECT, related_name="departments")
     overlay_grids = models.ManyToManyField(
-        GridNode, blank=True, related_name="responsible_departments", help_text="Overlay grids it answers for."
+        GridNode,
+        blank=True,
+        related_name="responsible_departments",
+        help_text="Overlay grids it answers for.",
     )
     is_active = models.BooleanField(default=True)
 

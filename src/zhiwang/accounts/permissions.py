@@ -126,7 +126,7 @@ def scope_for(user: AbstractBaseUser | AnonymousUser | None) -> Scope:
         department_ids=frozenset(departments),
         is_superuser=user.is_superuser,
     )
-    user._zhiwang_scope = scope  # type: ignore[union-attr]  # per-request cache on the user object
+    user.__dict__["_zhiwang_scope"] = scope  # per-request cache on the user object
     return scope
 
 

@@ -28,7 +28,8 @@ def user_list(*, actor: Actor, role: str | None = None, within_path: str | None 
     if not scope.has_role(CAN_VIEW_STAFF):
         raise PermissionDenied("Your role does not list staff.")
     assignments = RoleAssignment.objects.filter(_active_q()).filter(
-        scope.grid_q("grid__path", CAN_VIEW_STAFF) | scope.grid_q("department__jurisdiction__path", CAN_VIEW_STAFF)
+        scope.grid_q("grid__path", CAN_VIEW_STAFF)
+        | scope.grid_q("department__jurisdiction__path", CAN_VIEW_STAFF)
     )
     if role:
         assignments = assignments.filter(role=role)

@@ -28,7 +28,7 @@ from zhiwang.common.origin import Origin
 from zhiwang.grids.models import GridNode, Layer
 
 Actor = AbstractBaseUser | AnonymousUser | None
-TOKEN_PREFIX = "zw_"
+TOKEN_PREFIX = "zw_"  # noqa: S105  # a marker, not a secret
 
 
 class LoginRefused(ApplicationError):
@@ -53,12 +53,17 @@ def user_authenticate(*, username: str, password: str, origin: Origin) -> User:
             # Hash anyway so that unknown names take as long as known ones.
             User().set_password(password)
             audit_record(
-                actor=None, action="auth.login_failed", origin=origin, actor_label=username[:150],
+                actor=None,
+                action="auth.login_failed",
+                origin=origin,
+                actor_label=username[:150],
                 details={"reason": "unknown_user"},
             )
             refusal = LoginRefused("Wrong username or password.", code="bad_credentials")
         elif user.locked_until and user.locked_until > now:
-            audit_record(actor=None, action="auth.login_locked", origin=origin, obj=user, actor_label=username)
+            audit_record(
+                actor=None, action="auth.login_locked", origin=origin, obj=user, actor_label=username
+            )
             refusal = LoginRefused(
                 "Too many failed attempts; the account is locked for a while.",
                 code="locked",
@@ -74,7 +79,11 @@ def user_authenticate(*, username: str, password: str, origin: Origin) -> User:
                 audit_record(actor=None, action="auth.locked", origin=origin, obj=user, actor_label=username)
             user.save(update_fields=fields)
             audit_record(
-                actor=None, action="auth.login_failed", origin=origin, obj=user, actor_label=username,
+                actor=None,
+                action="auth.login_failed",
+                origin=origin,
+                obj=user,
+                actor_label=username,
                 details={"reason": "bad_password"},
             )
             refusal = LoginRefused("Wrong username or password.", code="bad_credentials")
@@ -91,7 +100,9 @@ def user_authenticate(*, username: str, password: str, origin: Origin) -> User:
 
 
 def user_needs_second_factor(user: User) -> bool:
-    return bool(settings.ZHIWANG_TOTP_REQUIRED) and (user.is_superuser or scope_for(user).requires_second_factor())
+    return bool(settings.ZHIWANG_TOTP_REQUIRED) and (
+        user.is_superuser or scope_for(user).requires_second_factor()
+    )
 
 
 def totp_start_enrolment(*, user: User) -> str:
@@ -104,7 +115,11 @@ def totp_start_enrolment(*, user: User) -> str:
 
 
 def totp_provisioning_uri(user: User) -> str:
-    return str(pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=settings.ZHIWANG_TOTP_ISSUER))
+    return str(
+        pyotp.TOTP(user.totp_secret).provisioning_uri(
+            name=user.username, issuer_name=settings.ZHIWANG_TOTP_ISSUER
+        )
+    )
 
 
 def totp_verify(*, user: User, code: str, origin: Origin) -> None:
@@ -151,9 +166,15 @@ def token_issue(
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
-            user=target, name=name.strip()[:100], prefix=key[:10], key_hash=_hash_key(key), expires_at=expires_at
+            user=target,
+            name=name.strip()[:100],
+            prefix=key[:10],
+            key_hash=_hash_key(key),
+            expires_at=expires_at,
         )
-        audit_record(actor=actor, action="token.issue", origin=origin, obj=token, details={"user": target.username})
+        audit_record(
+            actor=actor, action="token.issue", origin=origin, obj=token, details={"user": target.username}
+        )
     return IssuedToken(token=token, key=key)
 
 
@@ -282,7 +303,9 @@ def role_assign(
             )
     if role == Role.GRID_WORKER:
         if worker_kind not in WorkerKind.values:
-            raise ValidationFailed("A grid worker is full-time, part-time or professional.", code="bad_worker_kind")
+            raise ValidationFailed(
+                "A grid worker is full-time, part-time or professional.", code="bad_worker_kind"
+            )
     elif worker_kind:
         raise ValidationFailed("Only grid workers have a worker kind.", code="bad_worker_kind")
     with transaction.atomic():
@@ -308,8 +331,14 @@ def role_assign(
     return assignment
 
 
-def role_end(*, actor: Actor, assignment_id: int, origin: Origin, ends_on: date | None = None) -> RoleAssignment:
-    assignment = RoleAssignment.objects.select_related("grid", "department__jurisdiction").filter(pk=assignment_id).first()
+def role_end(
+    *, actor: Actor, assignment_id: int, origin: Origin, ends_on: date | None = None
+) -> RoleAssignment:
+    assignment = (
+        RoleAssignment.objects.select_related("grid", "department__jurisdiction")
+        .filter(pk=assignment_id)
+        .first()
+    )
     if assignment is None:
         raise NotFound("No such assignment.")
     node = assignment.grid if assignment.grid is not None else assignment.department.jurisdiction  # type: ignore[union-attr]
@@ -324,7 +353,9 @@ def role_end(*, actor: Actor, assignment_id: int, origin: Origin, ends_on: date 
 def department_create(
     *, actor: Actor, code: str, name: str, kind: str, jurisdiction_id: int, origin: Origin
 ) -> Department:
-    jurisdiction = GridNode.objects.filter(pk=jurisdiction_id, valid_to__isnull=True, layer=Layer.ADMIN).first()
+    jurisdiction = GridNode.objects.filter(
+        pk=jurisdiction_id, valid_to__isnull=True, layer=Layer.ADMIN
+    ).first()
     if jurisdiction is None:
         raise NotFound("No such current grid.")
     check_admin_of(actor, jurisdiction.path)
@@ -334,7 +365,11 @@ def department_create(
         department = Department(code=code, name=name, kind=kind, jurisdiction=jurisdiction)
         department.full_clean()
         department.save()
-        audit_record(actor=actor, action="department.create", origin=origin, obj=department, scope_path=jurisdiction.path)
+        audit_record(
+            actor=actor,
+            action="department.create",
+            origin=origin,
+            obj=department,
+            scope_path=jurisdiction.path,
+        )
     return department
-
-

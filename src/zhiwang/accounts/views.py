@@ -67,7 +67,9 @@ def second_factor_view(request: HttpRequest) -> HttpResponse:
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.totp_verify(user=user, code=form.cleaned_data["code"], origin=origin_from_request(request))
+            services.totp_verify(
+                user=user, code=form.cleaned_data["code"], origin=origin_from_request(request)
+            )
         except ApplicationError as exc:
             form.add_error("code", login_message(exc.code))
         else:

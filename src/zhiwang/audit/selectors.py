@@ -45,4 +45,3 @@ def audit_list(
     if until:
         entries = entries.filter(at__lt=until)
     return entries.select_related("actor").order_by("-at", "-id")
-

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.utils import timezone
 
+from zhiwang.accounts.models import User
 from zhiwang.audit.models import AuditEntry
 from zhiwang.common.origin import Origin
 
@@ -32,7 +33,7 @@ def audit_record(
         object_id = object_id or str(obj.pk)
         object_label = object_label or str(obj)[:200]
         scope_path = scope_path or str(getattr(obj, "path", "") or "")
-    user = actor if actor is not None and actor.is_authenticated else None
+    user = actor if isinstance(actor, User) else None
     return AuditEntry.objects.create(
         at=timezone.now(),
         actor=user,

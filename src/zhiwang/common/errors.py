@@ -14,7 +14,9 @@ class ApplicationError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, code: str = "invalid", details: Any = None, status: int | None = None):
+    def __init__(
+        self, message: str, *, code: str = "invalid", details: Any = None, status: int | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
@@ -30,7 +32,9 @@ class ValidationFailed(ApplicationError):
 class PermissionDenied(ApplicationError):
     status = 403
 
-    def __init__(self, message: str = "You may not do this here.", *, code: str = "forbidden", details: Any = None):
+    def __init__(
+        self, message: str = "You may not do this here.", *, code: str = "forbidden", details: Any = None
+    ):
         super().__init__(message, code=code, details=details)
 
 

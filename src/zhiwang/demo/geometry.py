@@ -64,13 +64,17 @@ LATTICE_ORIGIN: tuple[float, float] = (113.0, 22.0)
 #: Default lattice spacing: ~33 m, a few hundred vertices on the border of a ~1 km² base grid.
 DEFAULT_SPACING_DEG = 0.0003
 #: Default bound on the roughening displacement: ~90 m.
-DEFAULT_AMPLITUDE_DEG = 0.0008
-#: Bound on each entry of the displacement field's Jacobian (so ‖J‖₂ ≤ 2·MAX_SLOPE < 1).
-MAX_SLOPE = 0.4
+DEFAULT_AMPLITUDE_DEG = 0.0006
+#: Bound on the sum of the waves' slopes ``2π·a/L``: the field's Jacobian has ‖J‖₂ ≤ MAX_SLOPE and its
+#: piecewise-linear interpolant ‖J‖₂ ≤ √2·MAX_SLOPE < 1, so ``x ↦ x + F(x)`` is one-to-one.
+MAX_SLOPE = 0.65
 #: Shortest wavelength of the displacement field, in lattice spacings.
 MIN_WAVELENGTH_SPACINGS = 8.0
+#: Number of wavelength octaves (8·s … 64·s with the default).
+OCTAVES = 4
+#: Amplitude ∝ wavelength**HURST: below 1, short waves get the larger share of the slope.
+HURST = 0.5
 
-_MAX_OCTAVES = 12
 _WAVES_PER_OCTAVE = 2
 
 
@@ -218,7 +222,7 @@ def partition(
     xscale = math.cos(math.radians(polygon.centroid.y))
     local = shapely.transform(polygon, lambda xy: xy * np.array([xscale, 1.0]))
     assert isinstance(local, Polygon)
-    samples = _sample(local, max(48 * n, 400) if target is None else max(400 * n, 4000), rng)
+    samples = _sample(local, max(48 * n, 400) if target is None else max(64 * n, 800), rng)
     sites, offsets = _relax(samples, n, rng, target, local.area)
     sites = _keep_inside(local, sites, samples, offsets)
 
@@ -249,8 +253,11 @@ def _sample(polygon: Polygon, m: int, rng: np.random.Generator) -> FloatArray:
 
 
 def _sqdist(points: FloatArray, sites: FloatArray) -> FloatArray:
-    diff = points[:, None, :] - sites[None, :, :]
-    return np.einsum("ijk,ijk->ij", diff, diff)
+    """Squared distances, (m, n); expanded form, exact enough for nearest-site labels."""
+    out: FloatArray = (
+        (points**2).sum(axis=1)[:, None] - 2.0 * (points @ sites.T) + (sites**2).sum(axis=1)[None, :]
+    )
+    return out
 
 
 def _relax(
@@ -269,14 +276,16 @@ def _relax(
     s = np.array(sites)
     offsets = np.zeros(n)
     area_per_sample = area / m
+    tolerance = 1e-3 * math.sqrt(area / n)  # stop once no site moves more than 0.1 % of a cell's size
     for _ in range(30):
         d2 = _sqdist(samples, s)
         if target is not None:
             offsets = _fit_offsets(d2, target * m, offsets, area_per_sample)
         labels = np.argmin(d2 - offsets, axis=1)
         counts = np.bincount(labels, minlength=n)
-        sums = np.zeros((n, 2))
-        np.add.at(sums, labels, samples)
+        sums = np.column_stack(
+            [np.bincount(labels, samples[:, 0], minlength=n), np.bincount(labels, samples[:, 1], minlength=n)]
+        )
         moved = s.copy()
         full = counts > 0
         moved[full] = sums[full] / counts[full, None]
@@ -287,16 +296,18 @@ def _relax(
             offsets[i] = 0.0
         shift = float(np.abs(moved - s).max())
         s = moved
-        if shift < 1e-9:
+        if shift < tolerance:
             break
     return s, offsets
 
 
-def _fit_offsets(d2: FloatArray, capacity: FloatArray, offsets: FloatArray, area_per_sample: float) -> FloatArray:
+def _fit_offsets(
+    d2: FloatArray, capacity: FloatArray, offsets: FloatArray, area_per_sample: float
+) -> FloatArray:
     """Adjust power weights so that ``argmin(d2 - w)`` assigns about ``capacity`` samples to each site."""
     w = offsets.copy()
     n = len(w)
-    for _ in range(60):
+    for _ in range(8):  # warm-started from the previous Lloyd step; the exact fit comes later
         counts = np.bincount(np.argmin(d2 - w, axis=1), minlength=n)
         error = capacity - counts
         if np.abs(error).max() <= max(1.0, 0.01 * capacity.min()):
@@ -307,9 +318,7 @@ def _fit_offsets(d2: FloatArray, capacity: FloatArray, offsets: FloatArray, area
     return w
 
 
-def _keep_inside(
-    polygon: Polygon, sites: FloatArray, samples: FloatArray, offsets: FloatArray
-) -> FloatArray:
+def _keep_inside(polygon: Polygon, sites: FloatArray, samples: FloatArray, offsets: FloatArray) -> FloatArray:
     """Move sites that fell outside a non-convex polygon onto the nearest sample of their own cluster."""
     inside = shapely.contains_xy(polygon, sites[:, 0], sites[:, 1])
     if inside.all():
@@ -332,76 +341,139 @@ def _voronoi_cells(polygon: Polygon, sites: FloatArray) -> list[Polygon]:
     return cells
 
 
-def _power_cells(sites: FloatArray, offsets: FloatArray, bounds: tuple[float, float, float, float]) -> list[Polygon]:
-    """Convex power cells ``{x : |x-p_i|² - w_i ≤ |x-p_j|² - w_j ∀j}`` within ``bounds``."""
+@dataclass(frozen=True)
+class _PowerDiagram:
+    cells: list[Polygon]
+    # Edges between cells: edge e lies in cell owner[e] on the border with cell other[e].
+    owner: NDArray[np.int64]
+    other: NDArray[np.int64]
+    segments: FloatArray  # (E, 2, 2)
+
+
+def _power_cells(sites: FloatArray, offsets: FloatArray, bounds: tuple[float, float, float, float]) -> _PowerDiagram:
+    """Convex power cells ``{x : |x-p_i|² - w_i ≤ |x-p_j|² - w_j ∀j}`` covering ``bounds``.
+
+    For cell ``i`` the half-plane of site ``j`` is ``2 x·(p_j − p_i) ≤ (|p_j|² − |p_i|²) + (w_i − w_j)``
+    (both terms flip sign exactly for ``(j, i)``).  Its border lies at signed distance
+    ``h_ij = (|p_j − p_i|² + w_i − w_j) / (2 |p_j − p_i|)`` from ``p_i``; clipping in increasing
+    ``h_ij`` can stop as soon as the cell lies within ``h`` of ``p_i``.
+    """
     minx, miny, maxx, maxy = bounds
-    pad = max(maxx - minx, maxy - miny)
+    pad = 0.01 * max(maxx - minx, maxy - miny)
     box = np.array(
         [[minx - pad, miny - pad], [maxx + pad, miny - pad], [maxx + pad, maxy + pad], [minx - pad, maxy + pad]]
     )
+    box_labels = np.full(4, -1, dtype=np.int64)
     sq = (sites**2).sum(axis=1)
+    delta = sites[None, :, :] - sites[:, None, :]  # delta[i, j] = p_j - p_i
+    dist = np.hypot(delta[:, :, 0], delta[:, :, 1])
+    np.fill_diagonal(dist, 1.0)
+    reach = (dist**2 + offsets[:, None] - offsets[None, :]) / (2.0 * dist)
+    np.fill_diagonal(reach, np.inf)  # sorts last, and is dropped
     cells: list[Polygon] = []
+    owners: list[NDArray[np.int64]] = []
+    others: list[NDArray[np.int64]] = []
+    segments: list[FloatArray] = []
     for i in range(len(sites)):
-        ring = box
-        for j in range(len(sites)):
-            if j == i:
-                continue
-            # 2 x·(p_j − p_i) ≤ (|p_j|² − |p_i|²) + (w_i − w_j); both terms flip sign exactly for (j, i).
-            a = 2.0 * (sites[j] - sites[i])
-            c = (sq[j] - sq[i]) + (offsets[i] - offsets[j])
-            ring = _clip_halfplane(ring, a, c)
+        ring, labels = box, box_labels
+        for j in np.argsort(reach[i], kind="stable")[:-1]:
+            if np.sqrt(((ring - sites[i]) ** 2).sum(axis=1)).max() <= reach[i, j]:
+                break
+            ring, labels = _clip_halfplane(
+                ring, labels, 2.0 * delta[i, j], (sq[j] - sq[i]) + (offsets[i] - offsets[j]), int(j)
+            )
             if len(ring) < 3:
                 break
-        cells.append(Polygon(ring) if len(ring) >= 3 else Polygon())
-    return cells
+        if len(ring) < 3:
+            cells.append(Polygon())
+            continue
+        cells.append(Polygon(ring))
+        inner = labels >= 0
+        owners.append(np.full(int(inner.sum()), i, dtype=np.int64))
+        others.append(labels[inner])
+        segments.append(np.stack([ring[inner], np.roll(ring, -1, axis=0)[inner]], axis=1))
+    return _PowerDiagram(
+        cells,
+        np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64),
+        np.concatenate(others) if others else np.zeros(0, dtype=np.int64),
+        np.concatenate(segments) if segments else np.zeros((0, 2, 2)),
+    )
 
 
-def _clip_halfplane(ring: FloatArray, a: FloatArray, c: float) -> FloatArray:
-    """Sutherland–Hodgman: the part of a convex ring (no closing vertex) with ``a·x ≤ c``."""
+def _clip_halfplane(
+    ring: FloatArray, labels: NDArray[np.int64], a: FloatArray, c: float, label: int
+) -> tuple[FloatArray, NDArray[np.int64]]:
+    """The part of a convex ring (no closing vertex) with ``a·x ≤ c`` (Sutherland–Hodgman, vectorised).
+
+    ``labels[k]`` names the edge from vertex ``k`` to the next; the new edge gets ``label``.
+    """
     values = ring @ a - c
     inside = values <= 0.0
     if inside.all():
-        return ring
+        return ring, labels
     if not inside.any():
-        return ring[:0]
-    out: list[FloatArray] = []
-    k = len(ring)
-    for idx in range(k):
-        p, q = ring[idx], ring[(idx + 1) % k]
-        vp, vq = values[idx], values[(idx + 1) % k]
-        if vp <= 0.0:
-            out.append(p)
-        if (vp <= 0.0) != (vq <= 0.0):
-            t = vp / (vp - vq)
-            out.append(p + t * (q - p))
-    return np.array(out)
+        return ring[:0], labels[:0]
+    nxt = np.roll(np.arange(len(ring)), -1)
+    crossing = inside != inside[nxt]
+    t = values / np.where(crossing, values - values[nxt], 1.0)
+    cut = ring + t[:, None] * (ring[nxt] - ring)
+    # Interleave: each kept vertex, then the crossing point on the edge leaving it (if any).  An exit
+    # point starts the new edge along the clipping line; an entry point continues the old edge.
+    pieces = np.stack([ring, cut], axis=1).reshape(-1, 2)
+    piece_labels = np.stack([labels, np.where(inside, label, labels)], axis=1).reshape(-1)
+    keep = np.stack([inside, crossing], axis=1).reshape(-1)
+    return pieces[keep], piece_labels[keep]
+
+
+def _clipped_areas(diagram: _PowerDiagram, polygon: Polygon) -> FloatArray:
+    areas: FloatArray = shapely.area(shapely.intersection(np.asarray(diagram.cells, dtype=object), polygon))
+    return areas
 
 
 def _fit_power_cells(
     polygon: Polygon, sites: FloatArray, offsets: FloatArray, target_area: FloatArray
 ) -> list[Polygon]:
-    """Power cells, then a few exact-area corrections of the weights (kept only while no cell empties)."""
+    """Power cells whose clipped areas match ``target_area``: Newton steps on the weights.
+
+    Raising ``w_i`` by ``δ`` moves the border with ``j`` by ``δ / (2|p_i − p_j|)``, so the Jacobian
+    of the areas is the graph Laplacian with edge weights ``L_ij / (2|p_i − p_j|)`` (``L_ij``: the
+    length of the shared border inside the polygon).  A step is kept only if no cell empties and
+    the total area error drops (halving it up to three times).
+    """
     shapely.prepare(polygon)
+    n = len(sites)
     best = _power_cells(sites, offsets, polygon.bounds)
-    best_areas = shapely.area(shapely.intersection(np.asarray(best, dtype=object), polygon))
+    best_areas = _clipped_areas(best, polygon)
     if np.any(best_areas <= 0.0):  # cannot happen with sample-backed weights, but be safe: plain Voronoi
         offsets = np.zeros_like(offsets)
         best = _power_cells(sites, offsets, polygon.bounds)
-        best_areas = shapely.area(shapely.intersection(np.asarray(best, dtype=object), polygon))
+        best_areas = _clipped_areas(best, polygon)
     w = offsets
-    for _ in range(12):
+    for _ in range(8):
         error = target_area - best_areas
-        if np.abs(error / target_area).max() < 0.01:
+        if np.abs(error / target_area).max() < 0.005:
             break
-        w = w + 0.5 * error / math.sqrt(3.0)
-        w = w - w.mean()
-        cells = _power_cells(sites, w, polygon.bounds)
-        areas = shapely.area(shapely.intersection(np.asarray(cells, dtype=object), polygon))
-        if np.any(areas <= 0.0) or np.abs(target_area - areas).sum() >= np.abs(error).sum():
+        lines = shapely.linestrings(best.segments)
+        lengths = shapely.length(shapely.intersection(lines, polygon))
+        dist = np.hypot(*(sites[best.owner] - sites[best.other]).T)
+        coupling = lengths / (2.0 * dist)
+        jac = np.zeros((n, n))
+        np.add.at(jac, (best.owner, best.owner), coupling)
+        np.add.at(jac, (best.owner, best.other), -coupling)
+        step = np.linalg.lstsq(jac, error, rcond=None)[0]
+        step -= step.mean()
+        for _halving in range(4):
+            trial = _power_cells(sites, w + step, polygon.bounds)
+            areas = _clipped_areas(trial, polygon)
+            if np.all(areas > 0.0) and np.abs(target_area - areas).sum() < np.abs(error).sum():
+                break
+            step = step / 2.0
+        else:
             break
-        best, best_areas = cells, areas
+        w = w + step
+        best, best_areas = trial, areas
     shapely.destroy_prepared(polygon)
-    return best
+    return best.cells
 
 
 def _unscale(cell: Polygon, xscale: float) -> Polygon:
@@ -415,7 +487,11 @@ def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
 
 
 def _resolve_fragments(clipped: list[BaseGeometry], n: int) -> list[Polygon]:
-    """Keep each cell's largest part; merge the other parts into the neighbour sharing most border."""
+    """Keep each cell's largest part; merge the other parts into the neighbour sharing most border.
+
+    Parts that only border other stray parts wait for a later pass; the parent being connected,
+    every pass merges at least one of them.
+    """
     cells: list[Polygon] = []
     orphans: list[Polygon] = []
     for geom in clipped:
@@ -424,21 +500,50 @@ def _resolve_fragments(clipped: list[BaseGeometry], n: int) -> list[Polygon]:
             raise RuntimeError("partition produced an empty cell")
         cells.append(parts[0])
         orphans.extend(parts[1:])
-    for orphan in sorted(orphans, key=lambda p: p.area, reverse=True):
-        seam = orphan.buffer(max(math.sqrt(orphan.area), 1e-6) * 1e-3)
-        shared = [seam.intersection(c).area for c in cells]
-        j = int(np.argmax(shared))
-        cells[j] = _merge(cells[j], orphan)
+    orphans.sort(key=lambda p: p.area, reverse=True)
+    while orphans:
+        waiting: list[Polygon] = []
+        for orphan in orphans:
+            j = _longest_border(orphan, cells)
+            if j is None:
+                waiting.append(orphan)
+            else:
+                cells[j] = _merge(cells[j], orphan)
+        if len(waiting) == len(orphans):
+            raise RuntimeError("partition left stray parts that border no cell")
+        orphans = waiting
     if len(cells) != n or not all(c.is_valid and not c.is_empty for c in cells):
         raise RuntimeError("partition failed to produce valid cells")
     return cells
 
 
+def _longest_border(part: Polygon, cells: list[Polygon]) -> int | None:
+    """Index of the cell sharing the longest border with ``part`` (None if none shares a segment)."""
+    minx, miny, maxx, maxy = part.bounds
+    eps = 1e-6 * max(maxx - minx, maxy - miny)
+    seam = part.buffer(eps)
+    best, best_len = None, 8.0 * eps  # a shared border must be longer than a few eps (not a point)
+    for j, cell in enumerate(cells):
+        if not seam.intersects(cell):
+            continue
+        length = seam.intersection(cell).area / eps
+        if length > best_len:
+            best, best_len = j, length
+    return best
+
+
 def _merge(a: Polygon, b: Polygon) -> Polygon:
-    """Union of two abutting polygons, dropping float-noise slivers the overlay may leave."""
-    union = shapely.union(a, b)
+    """Union of two polygons sharing a border, dropping float-noise slivers the overlay may leave.
+
+    Separately clipped cells can disagree on a shared vertex in the last bits, so ``b`` is first
+    snapped onto ``a`` (tolerance: 1e-9 of its size).
+    """
+    minx, miny, maxx, maxy = b.bounds
+    union = shapely.union(a, shapely.snap(b, a, 1e-9 * max(maxx - minx, maxy - miny)))
     parts = sorted(_polygon_parts(union), key=lambda p: p.area, reverse=True)
     main = parts[0]
+    if sum(p.area for p in parts[1:]) > 1e-9 * main.area:
+        raise RuntimeError("merging a stray part did not give a single polygon")
     tiny = 1e-9 * main.area
     holes = [r for r in main.interiors if Polygon(r).area > tiny]
     return Polygon(main.exterior, holes)
@@ -457,30 +562,57 @@ class _Field:
     phase: FloatArray  # (K,)
     direction: FloatArray  # (K, 2), unit vectors
 
-    def at_nodes(self, i: NDArray[np.int64], j: NDArray[np.int64], spacing: float) -> FloatArray:
-        """``f`` at lattice nodes ``origin + (i, j)·spacing``; the argument is formed from integers."""
-        arg = 2.0 * math.pi * spacing * (np.outer(i, self.wavevector[:, 0]) + np.outer(j, self.wavevector[:, 1]))
-        waves = np.sin(arg + self.phase) * self.amplitude
-        out: FloatArray = waves @ self.direction
+    def at_nodes(
+        self, nodes: Sequence[tuple[NDArray[np.int64], NDArray[np.int64]]], spacing: float
+    ) -> list[FloatArray]:
+        """``f`` at lattice nodes ``origin + (i, j)·spacing`` for each ``(i, j)`` array pair, shape (N, 2).
+
+        ``sin(a + b) = sin a·cos b + cos a·sin b`` separates columns from rows, so a dense table over
+        the nodes' bounding range is two small matrix products; huge sparse ranges are done per node.
+        Either way the value at a node depends on ``(i, j)`` alone, not on the other nodes evaluated.
+        """
+        count = sum(len(i) for i, _ in nodes)
+        if count == 0:
+            return [np.zeros((0, 2)) for _ in nodes]
+        i0 = min(int(i.min()) for i, _ in nodes if len(i))
+        i1 = max(int(i.max()) for i, _ in nodes if len(i))
+        j0 = min(int(j.min()) for _, j in nodes if len(j))
+        j1 = max(int(j.max()) for _, j in nodes if len(j))
+        a = 2.0 * math.pi * spacing * np.outer(np.arange(i0, i1 + 1, dtype=np.float64), self.wavevector[:, 0])
+        b = 2.0 * math.pi * spacing * np.outer(np.arange(j0, j1 + 1, dtype=np.float64), self.wavevector[:, 1])
+        b += self.phase
+        sin_a, cos_a = np.sin(a) * self.amplitude, np.cos(a) * self.amplitude
+        sin_b, cos_b = np.sin(b), np.cos(b)
+        out: list[FloatArray] = []
+        if (i1 - i0 + 1) * (j1 - j0 + 1) <= 2 * count + 4096:
+            table = np.empty((i1 - i0 + 1, j1 - j0 + 1, 2))
+            for axis in range(2):
+                d = self.direction[:, axis]
+                table[:, :, axis] = (sin_a * d) @ cos_b.T + (cos_a * d) @ sin_b.T
+            for i, j in nodes:
+                out.append(table[i - i0, j - j0])
+        else:
+            for i, j in nodes:
+                ci, rj = i - i0, j - j0
+                out.append((sin_a[ci] * cos_b[rj] + cos_a[ci] * sin_b[rj]) @ self.direction)
         return out
 
 
 def _field(spacing_deg: float, amplitude_deg: float, seed: int) -> _Field:
-    """Equal-slope waves, wavelengths ``8·spacing·2^k``, enough octaves to reach ``amplitude_deg``."""
-    shortest = MIN_WAVELENGTH_SPACINGS * spacing_deg
-    for octaves in range(1, _MAX_OCTAVES + 1):
-        waves = octaves * _WAVES_PER_OCTAVE
-        slope = MAX_SLOPE / waves  # per wave; the entries of the Jacobian are bounded by the sum
-        wavelengths = np.repeat(shortest * 2.0 ** np.arange(octaves), _WAVES_PER_OCTAVE)
-        amplitudes = slope * wavelengths / (2.0 * math.pi)
-        if amplitudes.sum() >= amplitude_deg:
-            break
-    else:
+    """Waves of wavelengths ``8·spacing·2^k`` (k < OCTAVES, two random directions each), amplitudes
+    ∝ wavelength^HURST summing to ``amplitude_deg``; their slopes must add up to at most MAX_SLOPE."""
+    wavelengths = np.repeat(
+        MIN_WAVELENGTH_SPACINGS * spacing_deg * 2.0 ** np.arange(OCTAVES, dtype=np.float64), _WAVES_PER_OCTAVE
+    )
+    amplitudes = wavelengths**HURST
+    amplitudes *= amplitude_deg / amplitudes.sum()
+    slope = float((2.0 * math.pi * amplitudes / wavelengths).sum())
+    if slope > MAX_SLOPE:
+        limit = amplitude_deg * MAX_SLOPE / slope
         raise ValueError(
-            f"amplitude {amplitude_deg}° is too large for spacing {spacing_deg}° "
-            f"(at most {amplitudes.sum():.3g}° keeps the map one-to-one)"
+            f"amplitude {amplitude_deg}° is too large for spacing {spacing_deg}°: "
+            f"at most {limit:.3g}° keeps the map one-to-one"
         )
-    amplitudes = amplitudes * (amplitude_deg / amplitudes.sum())
     rng = np.random.default_rng(seed)
     k = len(wavelengths)
     theta = rng.uniform(0.0, 2.0 * math.pi, size=k)
@@ -493,9 +625,7 @@ def _field(spacing_deg: float, amplitude_deg: float, seed: int) -> _Field:
     )
 
 
-def displacement(
-    points: FloatArray, *, spacing_deg: float, amplitude_deg: float, seed: int
-) -> FloatArray:
+def displacement(points: FloatArray, *, spacing_deg: float, amplitude_deg: float, seed: int) -> FloatArray:
     """The roughening displacement ``F`` (lon, lat degrees) at ``points`` of shape (N, 2)."""
     _check_rough_args(spacing_deg, amplitude_deg)
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
@@ -511,11 +641,11 @@ def _displace(points: FloatArray, fld: _Field, spacing: float) -> FloatArray:
     j = base[:, 1].astype(np.int64)
     fx = frac[:, 0:1]
     fy = frac[:, 1:2]
-    f00 = fld.at_nodes(i, j, spacing)
-    f11 = fld.at_nodes(i + 1, j + 1, spacing)
     lower = (fx >= fy)[:, 0]
     # Lower triangle (i,j),(i+1,j),(i+1,j+1); upper triangle (i,j),(i,j+1),(i+1,j+1).
-    corner = fld.at_nodes(np.where(lower, i + 1, i), np.where(lower, j, j + 1), spacing)
+    f00, f11, corner = fld.at_nodes(
+        [(i, j), (i + 1, j + 1), (np.where(lower, i + 1, i), np.where(lower, j, j + 1))], spacing
+    )
     out: FloatArray = np.where(
         lower[:, None],
         f00 + fx * (corner - f00) + fy * (f11 - corner),
@@ -531,7 +661,9 @@ def _check_rough_args(spacing_deg: float, amplitude_deg: float) -> None:
         raise ValueError(f"amplitude_deg must be non-negative, got {amplitude_deg}")
 
 
-def _densify(coords: FloatArray, ring_ids: NDArray[np.int64], spacing: float) -> tuple[FloatArray, NDArray[np.int64]]:
+def _densify(
+    coords: FloatArray, ring_ids: NDArray[np.int64], spacing: float
+) -> tuple[FloatArray, NDArray[np.int64]]:
     """Insert the crossings of every edge with the lattice lines; returns closed rings again.
 
     Each edge is processed in a canonical direction (lexicographically smaller end first) so that
@@ -620,9 +752,9 @@ def roughen(
     pts, ids = _densify(coords, ring_ids.astype(np.int64), spacing_deg)
     fld = _field(spacing_deg, amplitude_deg, seed)
     moved = pts + _displace(pts, fld, spacing_deg)
-    new_rings = shapely.linearrings(moved, indices=ids)
-    out = shapely.polygons(new_rings, indices=poly_of_ring)
-    result: list[Polygon] = list(out)
+    new_rings = np.asarray(shapely.linearrings(moved, indices=ids), dtype=object)
+    out = np.asarray(shapely.polygons(new_rings, indices=poly_of_ring), dtype=object)
+    result: list[Polygon] = out.tolist()
     bad = [k for k, g in enumerate(result) if not g.is_valid]
     if bad:
         raise ValueError(f"roughening made {len(bad)} polygon(s) invalid (first: #{bad[0]})")
@@ -632,7 +764,9 @@ def roughen(
 def roughen_tree(root: Cell, *, spacing_deg: float, amplitude_deg: float, seed: int) -> Cell:
     """:func:`roughen` applied to every cell of the tree (one call, same field)."""
     cells = [cell for _, _, cell in iter_cells(root)]
-    rough = iter(roughen([c.polygon for c in cells], spacing_deg=spacing_deg, amplitude_deg=amplitude_deg, seed=seed))
+    rough = iter(
+        roughen([c.polygon for c in cells], spacing_deg=spacing_deg, amplitude_deg=amplitude_deg, seed=seed)
+    )
 
     def rebuild(cell: Cell) -> Cell:
         polygon = next(rough)
@@ -681,7 +815,7 @@ def _split(key: str, polygon: Polygon, plans: Sequence[Plan], seed: int, path: t
     parts = partition(polygon, len(plans), _node_rng(seed, path), None if uniform else weights)
     children: list[Cell] = []
     for idx, (plan, part) in enumerate(zip(plans, parts, strict=True)):
-        sub = path + (idx,)
+        sub = (*path, idx)
         if plan.grids > 0:
             grids = partition(part, plan.grids, _node_rng(seed, sub))
             # Provisional keys; _number_grids assigns codes once the polygons are final.
@@ -698,10 +832,10 @@ def _number_grids(cell: Cell, plans: Sequence[Plan]) -> Cell:
             points = shapely.get_coordinates(shapely.point_on_surface([g.polygon for g in child.children]))
             order = reading_order([(float(x), float(y)) for x, y in points])
             grids = tuple(
-                Cell(grid_code(plan.key, seq), child.children[i].polygon) for seq, i in enumerate(order, start=1)
+                Cell(grid_code(plan.key, seq), child.children[i].polygon)
+                for seq, i in enumerate(order, start=1)
             )
             out.append(Cell(child.key, child.polygon, grids))
         else:
             out.append(_number_grids(child, plan.children))
     return Cell(cell.key, cell.polygon, tuple(out))
-

@@ -9,7 +9,17 @@ class GridNodeAdmin(admin.ModelAdmin[GridNode]):
     list_filter = ("layer", "level")
     search_fields = ("code", "name")
     exclude = ("geometry",)
-    readonly_fields = ("path", "depth", "area_m2", "valid_from", "valid_to", "parent", "layer", "level", "code")
+    readonly_fields = (
+        "path",
+        "depth",
+        "area_m2",
+        "valid_from",
+        "valid_to",
+        "parent",
+        "layer",
+        "level",
+        "code",
+    )
 
     def has_add_permission(self, request: object) -> bool:
         return False  # grids are created by import, split and merge, which validate the map

@@ -1,6 +1,5 @@
 """REST endpoints of the grid registry. Thin: parse, call a service or selector, shape the answer."""
 
-
 from datetime import datetime
 from typing import Any
 
@@ -54,12 +53,16 @@ def export_grids(
 @router.post("/import", response=ImportOut, summary="Import grids from GeoJSON, all or nothing")
 def import_grids(
     request: HttpRequest,
-    data: dict[str, Any] = Body(...),  # noqa: B008
+    data: Body[dict[str, Any]],
     effective_at: datetime | None = None,
     reason: str = "",
 ) -> services.ImportResult:
     return services.grid_import_geojson(
-        actor=request.user, data=data, origin=origin_from_request(request), effective_at=effective_at, reason=reason
+        actor=request.user,
+        data=data,
+        origin=origin_from_request(request),
+        effective_at=effective_at,
+        reason=reason,
     )
 
 
@@ -137,5 +140,3 @@ def split_grid(request: HttpRequest, grid_id: int, payload: SplitIn) -> list[Gri
         effective_at=payload.effective_at,
         reason=payload.reason,
     )
-
-

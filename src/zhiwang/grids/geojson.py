@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import shapely
-from shapely.geometry import mapping, shape
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from zhiwang.grids.validation import Problem
@@ -44,6 +44,14 @@ def geometry_from_geojson(data: dict[str, Any]) -> BaseGeometry:
     return shape(data)
 
 
+def grid_geometry(data: dict[str, Any]) -> Polygon | MultiPolygon:
+    """A stored grid polygon (always a Polygon or MultiPolygon: imports refuse anything else)."""
+    geom = shape(data)
+    if not isinstance(geom, Polygon | MultiPolygon):
+        raise ValueError(f"a grid geometry is a Polygon or MultiPolygon, not a {geom.geom_type}")
+    return geom
+
+
 def _problem(index: int, key: str, kind: str, message: str) -> Problem:
     return Problem(kind=kind, features=(key,), message=message, detail={"feature_index": index})
 
@@ -65,7 +73,9 @@ def parse_feature_collection(data: Any) -> tuple[list[FeatureIn], list[Problem]]
             continue
         props = raw.get("properties") or {}
         if not isinstance(props, dict):
-            problems.append(_problem(index, key, "format", f"Feature {key} has properties that are not an object."))
+            problems.append(
+                _problem(index, key, "format", f"Feature {key} has properties that are not an object.")
+            )
             continue
         code = str(props.get("code") or "").strip()
         name = str(props.get("name") or "").strip()
@@ -78,7 +88,12 @@ def parse_feature_collection(data: Any) -> tuple[list[FeatureIn], list[Problem]]
         if code:
             if (layer, code) in seen:
                 problems.append(
-                    _problem(index, key, "duplicate", f"Code {code} appears twice (features #{seen[(layer, code)] + 1} and #{index + 1}).")
+                    _problem(
+                        index,
+                        key,
+                        "duplicate",
+                        f"Code {code} appears twice (features #{seen[(layer, code)] + 1} and #{index + 1}).",
+                    )
                 )
             seen[(layer, code)] = index
         valid_from: datetime | None = None
@@ -86,15 +101,21 @@ def parse_feature_collection(data: Any) -> tuple[list[FeatureIn], list[Problem]]
             try:
                 valid_from = datetime.fromisoformat(str(props["valid_from"]))
             except ValueError:
-                problems.append(_problem(index, key, "format", f"Feature {key} has an unreadable valid_from."))
+                problems.append(
+                    _problem(index, key, "format", f"Feature {key} has an unreadable valid_from.")
+                )
             else:
                 if valid_from.tzinfo is None:
-                    problems.append(_problem(index, key, "format", f"Feature {key}: valid_from needs a time zone."))
+                    problems.append(
+                        _problem(index, key, "format", f"Feature {key}: valid_from needs a time zone.")
+                    )
         geometry_data = raw.get("geometry")
         try:
             geom = geometry_from_geojson(geometry_data) if isinstance(geometry_data, dict) else None
         except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException) as exc:
-            problems.append(_problem(index, key, "format", f"Feature {key} has an unreadable geometry: {exc}."))
+            problems.append(
+                _problem(index, key, "format", f"Feature {key} has an unreadable geometry: {exc}.")
+            )
             continue
         if geom is None:
             problems.append(_problem(index, key, "format", f"Feature {key} has no geometry."))

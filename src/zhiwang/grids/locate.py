@@ -13,10 +13,11 @@ from datetime import datetime
 
 import numpy as np
 from django.db.models import Max
+from shapely.geometry import MultiPolygon, Polygon
 
 from zhiwang.common.errors import ValidationFailed
 from zhiwang.grids.coords import CoordSystem, to_wgs84, to_wgs84_arrays
-from zhiwang.grids.geojson import geometry_from_geojson
+from zhiwang.grids.geojson import grid_geometry
 from zhiwang.grids.models import GridChange, GridNode, GridShape, Layer, Level
 from zhiwang.grids.selectors import valid_at_q
 from zhiwang.grids.spatial import GridIndex
@@ -43,16 +44,20 @@ def _map_version() -> int:
 
 
 def _build(kind: str, at: datetime | None) -> GridIndex:
-    filters = {"layer": Layer.ADMIN, "level__in": _BASE_LEVELS} if kind == "base" else {"layer__in": [
-        layer for layer in Layer.values if layer != Layer.ADMIN
-    ]}
+    filters = (
+        {"layer": Layer.ADMIN, "level__in": _BASE_LEVELS}
+        if kind == "base"
+        else {"layer__in": [layer for layer in Layer.values if layer != Layer.ADMIN]}
+    )
     if at is None:
         rows = GridNode.objects.filter(valid_to__isnull=True, **filters).values_list("pk", "code", "geometry")
-        ids, codes, geoms = [], [], []
+        ids: list[int] = []
+        codes: list[str] = []
+        geoms: list[Polygon | MultiPolygon] = []
         for pk, code, geometry in rows:
             ids.append(pk)
             codes.append(code)
-            geoms.append(geometry_from_geojson(geometry))
+            geoms.append(grid_geometry(geometry))
         return GridIndex(ids, codes, geoms)
     shapes = (
         GridShape.objects.filter(valid_at_q(at))
@@ -60,11 +65,13 @@ def _build(kind: str, at: datetime | None) -> GridIndex:
         .filter(**{f"node__{k}": v for k, v in filters.items()})
         .values_list("node_id", "node__code", "geometry")
     )
-    ids, codes, geoms = [], [], []
+    ids = []
+    codes = []
+    geoms = []
     for pk, code, geometry in shapes:
         ids.append(pk)
         codes.append(code)
-        geoms.append(geometry_from_geojson(geometry))
+        geoms.append(grid_geometry(geometry))
     return GridIndex(ids, codes, geoms)
 
 

@@ -52,7 +52,9 @@ class GridNode(TimeStampedModel):
     level = models.CharField(max_length=16, choices=Level.choices)
     code = models.CharField(max_length=32)
     name = models.CharField(max_length=100)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     # Materialised path of ids, "/1/17/342/": a subtree is `path__startswith`.
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
@@ -156,4 +158,3 @@ class GridChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.effective_at:%Y-%m-%d}"
-

@@ -73,7 +73,11 @@ def grid_history(*, actor: Actor, grid_id: int) -> dict[str, Any]:
         node.changes_from.prefetch_related("sources", "results").all()
         | node.changes_to.prefetch_related("sources", "results").all()
     )
-    return {"node": node, "shapes": shapes, "changes": sorted(set(changes), key=lambda c: (c.effective_at, c.pk))}
+    return {
+        "node": node,
+        "shapes": shapes,
+        "changes": sorted(set(changes), key=lambda c: (c.effective_at, c.pk)),
+    }
 
 
 def grid_export(
@@ -138,7 +142,9 @@ def grid_children_geojson(*, actor: Actor, grid_id: int, tolerance: float = 0.0)
     for node in children:
         geometry = node.geometry
         if tolerance > 0:
-            geometry = geometry_to_geojson(simplify(geometry_from_geojson(geometry), tolerance, preserve_topology=True))
+            geometry = geometry_to_geojson(
+                simplify(geometry_from_geojson(geometry), tolerance, preserve_topology=True)
+            )
         features.append(
             {
                 "type": "Feature",

@@ -22,7 +22,12 @@ from zhiwang.accounts.permissions import check_admin_of, require_staff_role
 from zhiwang.audit.services import audit_record
 from zhiwang.common.errors import ValidationFailed
 from zhiwang.common.origin import Origin
-from zhiwang.grids.geojson import FeatureIn, geometry_from_geojson, geometry_to_geojson, parse_feature_collection
+from zhiwang.grids.geojson import (
+    FeatureIn,
+    geometry_from_geojson,
+    geometry_to_geojson,
+    parse_feature_collection,
+)
 from zhiwang.grids.models import (
     ADMIN_LEVELS,
     CODE_LENGTH,
@@ -184,10 +189,14 @@ def _check_codes(feature: FeatureIn) -> tuple[str | None, list[Problem]]:
     if feature.layer != Layer.ADMIN:
         if not OVERLAY_CODE.match(feature.code):
             return None, [
-                Problem("code", (key,), f"Overlay grid {key}: a code is 1–32 letters, digits, '-' or '_'.", {})
+                Problem(
+                    "code", (key,), f"Overlay grid {key}: a code is 1–32 letters, digits, '-' or '_'.", {}
+                )
             ]
         if not feature.parent_code:
-            return None, [Problem("parent", (key,), f"Overlay grid {key} needs a parent_code (its owning area).", {})]
+            return None, [
+                Problem("parent", (key,), f"Overlay grid {key} needs a parent_code (its owning area).", {})
+            ]
         return Level.OVERLAY, []
     if not DIGITS.match(feature.code):
         return None, [Problem("code", (key,), f"Grid {key}: an administrative code has digits only.", {})]
@@ -195,14 +204,26 @@ def _check_codes(feature: FeatureIn) -> tuple[str | None, list[Problem]]:
     level = by_length.get(len(feature.code))
     if level is None:
         return None, [
-            Problem("code", (key,), f"Grid {key}: a code has 6, 9, 12, 15 or 18 digits, not {len(feature.code)}.", {})
+            Problem(
+                "code",
+                (key,),
+                f"Grid {key}: a code has 6, 9, 12, 15 or 18 digits, not {len(feature.code)}.",
+                {},
+            )
         ]
     if feature.level and feature.level != level:
         return None, [
-            Problem("code", (key,), f"Grid {key}: a {len(feature.code)}-digit code is a {level}, not a {feature.level}.", {})
+            Problem(
+                "code",
+                (key,),
+                f"Grid {key}: a {len(feature.code)}-digit code is a {level}, not a {feature.level}.",
+                {},
+            )
         ]
     if level == Level.TOWN and not (1 <= int(feature.code[6:9]) <= 199):
-        return None, [Problem("code", (key,), f"Town {key}: township codes run 001–099 (streets), 100–199 (towns).", {})]
+        return None, [
+            Problem("code", (key,), f"Town {key}: township codes run 001–099 (streets), 100–199 (towns).", {})
+        ]
     if level in (Level.GRID, Level.SUBGRID) and int(feature.code[-3:]) == 0:
         return None, [Problem("code", (key,), f"Grid {key}: a grid sequence runs 001–999.", {})]
     expected_parent = feature.code[:-3] if level != Level.CITY else None
@@ -265,14 +286,20 @@ def grid_import_geojson(
             if current is not None:
                 check_admin_of(actor, current.path)
             elif not getattr(actor, "is_superuser", False):
-                problems.append(Problem("permission", (feature.key,), f"Only a superuser may add a city ({feature.key}).", {}))
+                problems.append(
+                    Problem(
+                        "permission", (feature.key,), f"Only a superuser may add a city ({feature.key}).", {}
+                    )
+                )
             continue
         if pkey in by_key:
             continue
         parent = existing.get(pkey)
         if parent is None:
             problems.append(
-                Problem("parent", (feature.key,), f"Grid {feature.key}: its parent {pkey[1]} does not exist.", {})
+                Problem(
+                    "parent", (feature.key,), f"Grid {feature.key}: its parent {pkey[1]} does not exist.", {}
+                )
             )
         elif parent.path not in checked_paths:
             check_admin_of(actor, parent.path)
@@ -302,7 +329,9 @@ def grid_import_geojson(
         items: list[tuple[str, BaseGeometry]] = [(f.code, f.geometry) for f in members]
         if parent_node is not None:
             in_file = {f.code for f in members}
-            for child in GridNode.objects.filter(parent=parent_node, layer=Layer.ADMIN, valid_to__isnull=True):
+            for child in GridNode.objects.filter(
+                parent=parent_node, layer=Layer.ADMIN, valid_to__isnull=True
+            ):
                 if child.code not in in_file:
                     items.append((child.code, geometry_from_geojson(child.geometry)))
         if not items:
@@ -317,14 +346,22 @@ def grid_import_geojson(
     unchanged: list[str] = []
     with transaction.atomic():
         nodes: dict[tuple[str, str], GridNode] = {}
-        ordered = sorted(features, key=lambda f: (f.layer != Layer.ADMIN, ADMIN_LEVELS.index(levels[f.index]) if levels[f.index] in ADMIN_LEVELS else 9))
+        ordered = sorted(
+            features,
+            key=lambda f: (
+                f.layer != Layer.ADMIN,
+                ADMIN_LEVELS.index(levels[f.index]) if levels[f.index] in ADMIN_LEVELS else 9,
+            ),
+        )
         for feature in ordered:
             key = (feature.layer, feature.code)
             node = existing.get(key)
             if node is not None:
                 node = GridNode.objects.select_for_update().get(pk=node.pk)
                 changed = False
-                if not shapely.equals_exact(geometry_from_geojson(node.geometry), feature.geometry, tolerance=1e-9):
+                if not shapely.equals_exact(
+                    geometry_from_geojson(node.geometry), feature.geometry, tolerance=1e-9
+                ):
                     _reshape_node(node, feature.geometry, feature.valid_from or at)
                     changed = True
                 if node.name != feature.name:
@@ -390,12 +427,20 @@ def _parse_geometry(key: str, data: dict[str, Any]) -> tuple[BaseGeometry | None
     return geom, check_geometry(key, geom)
 
 
-def _check_new_code(parent: GridNode | None, level: str, layer: str, code: str, taken: set[str]) -> list[Problem]:
+def _check_new_code(
+    parent: GridNode | None, level: str, layer: str, code: str, taken: set[str]
+) -> list[Problem]:
     if layer == Layer.ADMIN:
         if not DIGITS.match(code) or len(code) != CODE_LENGTH.get(level, 0):
-            return [Problem("code", (code,), f"Grid {code}: a {level} code has {CODE_LENGTH.get(level)} digits.", {})]
+            return [
+                Problem(
+                    "code", (code,), f"Grid {code}: a {level} code has {CODE_LENGTH.get(level)} digits.", {}
+                )
+            ]
         if parent is not None and not code.startswith(parent.code):
-            return [Problem("code", (code,), f"Grid {code} must start with its parent's code {parent.code}.", {})]
+            return [
+                Problem("code", (code,), f"Grid {code} must start with its parent's code {parent.code}.", {})
+            ]
     elif not OVERLAY_CODE.match(code):
         return [Problem("code", (code,), f"Overlay grid {code}: 1–32 letters, digits, '-' or '_'.", {})]
     if code in taken:
@@ -404,7 +449,11 @@ def _check_new_code(parent: GridNode | None, level: str, layer: str, code: str, 
 
 
 def _taken_codes(layer: str, codes: Iterable[str], freed: Iterable[str]) -> set[str]:
-    in_use = set(GridNode.objects.filter(layer=layer, code__in=list(codes), valid_to__isnull=True).values_list("code", flat=True))
+    in_use = set(
+        GridNode.objects.filter(layer=layer, code__in=list(codes), valid_to__isnull=True).values_list(
+            "code", flat=True
+        )
+    )
     return in_use - set(freed)
 
 
@@ -448,7 +497,15 @@ def grid_split(
             raise problems_error(problems, f"The split of {grid.code} was refused:")
         _retire_node(grid, at)
         created = [
-            _create_node(layer=grid.layer, level=grid.level, code=p.code, name=p.name, parent=grid.parent, geom=g, at=at)
+            _create_node(
+                layer=grid.layer,
+                level=grid.level,
+                code=p.code,
+                name=p.name,
+                parent=grid.parent,
+                geom=g,
+                at=at,
+            )
             for p, (_, g) in zip(parts, geoms, strict=True)
         ]
         _record_change(
@@ -483,7 +540,9 @@ def grid_merge(
         first = grids[0]
         for grid in grids:
             check_admin_of(actor, grid.path)
-        if any(g.parent_id != first.parent_id or g.level != first.level or g.layer != first.layer for g in grids):
+        if any(
+            g.parent_id != first.parent_id or g.level != first.level or g.layer != first.layer for g in grids
+        ):
             raise ValidationFailed("Only sibling grids of one level can be merged.", code="not_siblings")
         if GridNode.objects.filter(parent__in=grids, valid_to__isnull=True).exists():
             raise ValidationFailed("Merged grids must not have sub-grids.", code="has_children")
@@ -539,12 +598,14 @@ def grid_redraw(
                 new_geoms[grid.pk] = geom
         first = grids[0]
         if not problems and first.layer == Layer.ADMIN:
-            siblings = GridNode.objects.filter(parent_id=first.parent_id, layer=Layer.ADMIN, valid_to__isnull=True)
-            items = [
-                (s.code, new_geoms.get(s.pk) or geometry_from_geojson(s.geometry)) for s in siblings
-            ]
+            siblings = GridNode.objects.filter(
+                parent_id=first.parent_id, layer=Layer.ADMIN, valid_to__isnull=True
+            )
+            items = [(s.code, new_geoms.get(s.pk) or geometry_from_geojson(s.geometry)) for s in siblings]
             parent = first.parent
-            problems += check_siblings(items, (parent.code, geometry_from_geojson(parent.geometry)) if parent else None)
+            problems += check_siblings(
+                items, (parent.code, geometry_from_geojson(parent.geometry)) if parent else None
+            )
             for grid in grids:
                 children = GridNode.objects.filter(parent=grid, valid_to__isnull=True)
                 child_items = [(c.code, geometry_from_geojson(c.geometry)) for c in children]

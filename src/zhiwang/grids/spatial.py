@@ -95,7 +95,8 @@ def _bin(edges: FloatArray, v: FloatArray) -> IntArray:
     answer is exactly ``searchsorted(edges, v, side="right") - 1`` (cheaper for big inputs).
     """
     n = edges.size - 1
-    guess = (v - edges[0]) * (n / (edges[-1] - edges[0]))
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN inputs are handled below
+        guess = (v - edges[0]) * (n / (edges[-1] - edges[0]))
     np.nan_to_num(guess, copy=False, nan=-1.0)
     i: IntArray = np.floor(np.clip(guess, 0, n - 1)).astype(np.int64)
     i -= v < edges[i]
@@ -138,7 +139,6 @@ class GridIndex:
         # Store everything in tie-break order, so that "smallest position" == "wins".
         order = sorted(range(len(id_list)), key=lambda i: (code_list[i], id_list[i]))
         self._ids: IntArray = np.array([id_list[i] for i in order], dtype=np.int64)
-        self._codes: tuple[str, ...] = tuple(code_list[i] for i in order)
         geoms = np.empty(len(order), dtype=object)
         geoms[:] = [geometries[i] for i in order]
         self._geoms: npt.NDArray[np.object_] = geoms

@@ -45,8 +45,14 @@ def children_geojson(request: HttpRequest, grid_id: int) -> HttpResponse:
     except ApplicationError as exc:
         return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=exc.status)
     ancestors = selectors.grid_ancestors(node)
-    data["node"] = {"id": node.pk, "code": node.code, "name": node.name, "level": node.level, "kind": node.kind_label,
-                    "geometry": node.geometry}
+    data["node"] = {
+        "id": node.pk,
+        "code": node.code,
+        "name": node.name,
+        "level": node.level,
+        "kind": node.kind_label,
+        "geometry": node.geometry,
+    }
     data["breadcrumbs"] = [{"id": n.pk, "name": n.name} for n in [*ancestors, node]]
     return JsonResponse(data)
 

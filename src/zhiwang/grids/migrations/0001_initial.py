@@ -5,91 +5,176 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='GridNode',
+            name="GridNode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('layer', models.CharField(choices=[('admin', 'Administrative grid'), ('urban', 'Urban management grid'), ('fire', 'Fire safety grid'), ('police', 'Policing grid'), ('safety', 'Work safety grid'), ('enterprise', 'Enterprise grid')], default='admin', max_length=16)),
-                ('level', models.CharField(choices=[('city', 'City'), ('town', 'Town/street'), ('community', 'Village/community'), ('grid', 'Base grid'), ('subgrid', 'Sub-grid'), ('overlay', 'Overlay grid')], max_length=16)),
-                ('code', models.CharField(max_length=32)),
-                ('name', models.CharField(max_length=100)),
-                ('path', models.CharField(db_index=True, default='', editable=False, max_length=255)),
-                ('depth', models.PositiveSmallIntegerField(default=0, editable=False)),
-                ('geometry', models.JSONField(help_text='GeoJSON Polygon or MultiPolygon in WGS-84 (CGCS2000) lon/lat.')),
-                ('area_m2', models.FloatField(default=0.0)),
-                ('min_lon', models.FloatField(default=0.0)),
-                ('min_lat', models.FloatField(default=0.0)),
-                ('max_lon', models.FloatField(default=0.0)),
-                ('max_lat', models.FloatField(default=0.0)),
-                ('label_lon', models.FloatField(default=0.0)),
-                ('label_lat', models.FloatField(default=0.0)),
-                ('valid_from', models.DateTimeField()),
-                ('valid_to', models.DateTimeField(blank=True, null=True)),
-                ('properties', models.JSONField(blank=True, default=dict)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='grids.gridnode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "layer",
+                    models.CharField(
+                        choices=[
+                            ("admin", "Administrative grid"),
+                            ("urban", "Urban management grid"),
+                            ("fire", "Fire safety grid"),
+                            ("police", "Policing grid"),
+                            ("safety", "Work safety grid"),
+                            ("enterprise", "Enterprise grid"),
+                        ],
+                        default="admin",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("city", "City"),
+                            ("town", "Town/street"),
+                            ("community", "Village/community"),
+                            ("grid", "Base grid"),
+                            ("subgrid", "Sub-grid"),
+                            ("overlay", "Overlay grid"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("code", models.CharField(max_length=32)),
+                ("name", models.CharField(max_length=100)),
+                ("path", models.CharField(db_index=True, default="", editable=False, max_length=255)),
+                ("depth", models.PositiveSmallIntegerField(default=0, editable=False)),
+                (
+                    "geometry",
+                    models.JSONField(
+                        help_text="GeoJSON Polygon or MultiPolygon in WGS-84 (CGCS2000) lon/lat."
+                    ),
+                ),
+                ("area_m2", models.FloatField(default=0.0)),
+                ("min_lon", models.FloatField(default=0.0)),
+                ("min_lat", models.FloatField(default=0.0)),
+                ("max_lon", models.FloatField(default=0.0)),
+                ("max_lat", models.FloatField(default=0.0)),
+                ("label_lon", models.FloatField(default=0.0)),
+                ("label_lat", models.FloatField(default=0.0)),
+                ("valid_from", models.DateTimeField()),
+                ("valid_to", models.DateTimeField(blank=True, null=True)),
+                ("properties", models.JSONField(blank=True, default=dict)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="grids.gridnode",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['layer', 'code'],
+                "ordering": ["layer", "code"],
             },
         ),
         migrations.CreateModel(
-            name='GridChange',
+            name="GridChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('create', 'Created'), ('import', 'Imported'), ('split', 'Split'), ('merge', 'Merged'), ('redraw', 'Redrawn'), ('retire', 'Retired'), ('rename', 'Renamed')], max_length=16)),
-                ('effective_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('actor_label', models.CharField(blank=True, max_length=150)),
-                ('reason', models.TextField(blank=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('results', models.ManyToManyField(blank=True, related_name='changes_to', to='grids.gridnode')),
-                ('sources', models.ManyToManyField(blank=True, related_name='changes_from', to='grids.gridnode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("create", "Created"),
+                            ("import", "Imported"),
+                            ("split", "Split"),
+                            ("merge", "Merged"),
+                            ("redraw", "Redrawn"),
+                            ("retire", "Retired"),
+                            ("rename", "Renamed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("effective_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                ("actor_label", models.CharField(blank=True, max_length=150)),
+                ("reason", models.TextField(blank=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "results",
+                    models.ManyToManyField(blank=True, related_name="changes_to", to="grids.gridnode"),
+                ),
+                (
+                    "sources",
+                    models.ManyToManyField(blank=True, related_name="changes_from", to="grids.gridnode"),
+                ),
             ],
             options={
-                'ordering': ['-effective_at', '-id'],
+                "ordering": ["-effective_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='GridShape',
+            name="GridShape",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('geometry', models.JSONField()),
-                ('area_m2', models.FloatField(default=0.0)),
-                ('min_lon', models.FloatField(default=0.0)),
-                ('min_lat', models.FloatField(default=0.0)),
-                ('max_lon', models.FloatField(default=0.0)),
-                ('max_lat', models.FloatField(default=0.0)),
-                ('valid_from', models.DateTimeField()),
-                ('valid_to', models.DateTimeField(blank=True, null=True)),
-                ('node', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shapes', to='grids.gridnode')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("geometry", models.JSONField()),
+                ("area_m2", models.FloatField(default=0.0)),
+                ("min_lon", models.FloatField(default=0.0)),
+                ("min_lat", models.FloatField(default=0.0)),
+                ("max_lon", models.FloatField(default=0.0)),
+                ("max_lat", models.FloatField(default=0.0)),
+                ("valid_from", models.DateTimeField()),
+                ("valid_to", models.DateTimeField(blank=True, null=True)),
+                (
+                    "node",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="shapes",
+                        to="grids.gridnode",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['node_id', 'valid_from'],
+                "ordering": ["node_id", "valid_from"],
             },
         ),
         migrations.AddIndex(
-            model_name='gridnode',
-            index=models.Index(fields=['layer', 'level', 'valid_to'], name='grids_gridn_layer_56310e_idx'),
+            model_name="gridnode",
+            index=models.Index(fields=["layer", "level", "valid_to"], name="grids_gridn_layer_56310e_idx"),
         ),
         migrations.AddIndex(
-            model_name='gridnode',
-            index=models.Index(fields=['code'], name='grids_gridn_code_7ef825_idx'),
+            model_name="gridnode",
+            index=models.Index(fields=["code"], name="grids_gridn_code_7ef825_idx"),
         ),
         migrations.AddConstraint(
-            model_name='gridnode',
-            constraint=models.UniqueConstraint(condition=models.Q(('valid_to__isnull', True)), fields=('layer', 'code'), name='grid_code_unique_current'),
+            model_name="gridnode",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("valid_to__isnull", True)),
+                fields=("layer", "code"),
+                name="grid_code_unique_current",
+            ),
         ),
         migrations.AddIndex(
-            model_name='gridshape',
-            index=models.Index(fields=['valid_from', 'valid_to'], name='grids_grids_valid_f_357556_idx'),
+            model_name="gridshape",
+            index=models.Index(fields=["valid_from", "valid_to"], name="grids_grids_valid_f_357556_idx"),
         ),
     ]

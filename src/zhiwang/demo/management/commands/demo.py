@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from zhiwang.demo.city import build_demo_city
+from zhiwang.demo.management.commands.generate_demo_city import print_summary
+from zhiwang.grids.models import GridNode
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the embedded SQLite database, generate the demo city and serve it on http://127.0.0.1:8000."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--scale", type=float, default=0.25, help="1.0 = all 2,894 base grids (default 0.25)"
+        )
+        parser.add_argument("--seed", type=int, default=2018)
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="address to serve on")
+        parser.add_argument("--no-serve", action="store_true", help="build the city and stop")
+        parser.add_argument(
+            "--second-factor",
+            action="store_true",
+            help="require TOTP for administrators and commanders, as in production",
+        )
+
+    def handle(
+        self,
+        *args: Any,
+        scale: float,
+        seed: int,
+        addr: str,
+        no_serve: bool,
+        second_factor: bool,
+        **options: Any,
+    ) -> None:
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"Database: {settings.DATABASES['default']['NAME']}")
+        call_command("migrate", interactive=False, verbosity=0)
+        if GridNode.objects.exists():
+            self.stdout.write("The demo city is already there (delete the database file to build it anew).")
+        else:
+            city = build_demo_city(scale=scale, seed=seed, progress=lambda m: self.stdout.write(f"  {m}"))
+            print_summary(self, city)
+        if no_serve:
+            return
+        if not second_factor:
+            # The demo's logins work without an authenticator app; production keeps TOTP on.
+            settings.ZHIWANG_TOTP_REQUIRED = False
+        self.stdout.write(self.style.SUCCESS(f"Serving the demo city on http://{addr}/ (Ctrl+C stops)"))
+        call_command("runserver", addr, use_reloader=False, use_threading=True)
