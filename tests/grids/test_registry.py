@@ -44,6 +44,11 @@ def test_import_builds_the_tree_with_paths_areas_and_history(city: dict[str, Gri
     assert grid.parent == city["441900003001"]
     assert grid.path.startswith(town.path) and grid.depth == 3
     assert town.kind_label == "街道" and city["441900101"].kind_label == "镇"
+    assert city["441900003001"].kind_label == "社区"
+    village = GridNode(layer="admin", level="community", code="441900101201")
+    assert village.kind_label == "村"
+    assert GridNode(layer="admin", level="community", code="441900101501").kind_label == "村"
+    assert GridNode(layer="admin", level="community", code="441900101401").kind_label == "社区"
     # 0.05° x 0.1° near 23°N is about 5.12 km x 11.07 km.
     assert grid.area_m2 == pytest.approx(5.124e3 * 11.07e3, rel=0.01)
     assert GridShape.objects.filter(node=grid, valid_to__isnull=True).count() == 1

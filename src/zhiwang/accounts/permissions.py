@@ -92,12 +92,17 @@ class Scope:
 ANONYMOUS_SCOPE = Scope(user_id=None)
 
 
-def active_assignments(user_id: int) -> Any:
+def assignment_active_q(prefix: str = "") -> Q:
+    """Role assignments in force today (started, and not ended before today)."""
     today = timezone.localdate()
-    return (
-        RoleAssignment.objects.filter(user_id=user_id, starts_on__lte=today)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
-        .select_related("grid", "department__jurisdiction")
+    return Q(**{f"{prefix}starts_on__lte": today}) & (
+        Q(**{f"{prefix}ends_on__isnull": True}) | Q(**{f"{prefix}ends_on__gte": today})
+    )
+
+
+def active_assignments(user_id: int) -> Any:
+    return RoleAssignment.objects.filter(assignment_active_q(), user_id=user_id).select_related(
+        "grid", "department__jurisdiction"
     )
 
 

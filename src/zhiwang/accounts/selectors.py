@@ -5,21 +5,13 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
 
 from zhiwang.accounts.models import Department, Role, RoleAssignment, User
-from zhiwang.accounts.permissions import CAN_VIEW_STAFF, require_staff_role
+from zhiwang.accounts.permissions import CAN_VIEW_STAFF, assignment_active_q, require_staff_role
 from zhiwang.common.errors import NotFound, PermissionDenied
 from zhiwang.grids.models import GridNode, Layer, Level
 
 Actor = AbstractBaseUser | AnonymousUser | None
-
-
-def _active_q(prefix: str = "") -> Q:
-    today = timezone.localdate()
-    return Q(**{f"{prefix}starts_on__lte": today}) & (
-        Q(**{f"{prefix}ends_on__isnull": True}) | Q(**{f"{prefix}ends_on__gte": today})
-    )
 
 
 def user_list(*, actor: Actor, role: str | None = None, within_path: str | None = None) -> QuerySet[User]:
@@ -27,7 +19,7 @@ def user_list(*, actor: Actor, role: str | None = None, within_path: str | None 
     scope = require_staff_role(actor)
     if not scope.has_role(CAN_VIEW_STAFF):
         raise PermissionDenied("Your role does not list staff.")
-    assignments = RoleAssignment.objects.filter(_active_q()).filter(
+    assignments = RoleAssignment.objects.filter(assignment_active_q()).filter(
         scope.grid_q("grid__path", CAN_VIEW_STAFF)
         | scope.grid_q("department__jurisdiction__path", CAN_VIEW_STAFF)
     )
@@ -63,7 +55,9 @@ def department_list(*, actor: Actor) -> QuerySet[Department]:
 def grids_without_worker(*, actor: Actor, within_path: str | None = None) -> QuerySet[GridNode]:
     """Current base grids in the reader's scope that no active grid worker is assigned to (一格一员)."""
     scope = require_staff_role(actor)
-    staffed = RoleAssignment.objects.filter(_active_q()).filter(role=Role.GRID_WORKER, grid_id=OuterRef("pk"))
+    staffed = RoleAssignment.objects.filter(assignment_active_q()).filter(
+        role=Role.GRID_WORKER, grid_id=OuterRef("pk")
+    )
     grids = GridNode.objects.filter(
         scope.grid_q("path"), layer=Layer.ADMIN, level=Level.GRID, valid_to__isnull=True
     ).exclude(Exists(staffed))
@@ -78,7 +72,7 @@ def grid_workers(*, actor: Actor, grid: GridNode) -> QuerySet[RoleAssignment]:
     if not scope.covers(grid.path):
         raise NotFound("No such grid.")
     return (
-        RoleAssignment.objects.filter(_active_q())
+        RoleAssignment.objects.filter(assignment_active_q())
         .filter(role=Role.GRID_WORKER, grid__path__startswith=grid.path)
         .select_related("user", "grid")
         .order_by("grid__code", "user__username")

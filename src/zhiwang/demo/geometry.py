@@ -16,12 +16,16 @@ deterministic given a seed.
   cut where it crosses a fixed global triangulated lattice (spacing ``spacing_deg``; lines
   ``x = i·s``, ``y = j·s`` and ``x − y = k·s`` around :data:`LATTICE_ORIGIN`), then every vertex is
   moved by ``F``, the piecewise-linear interpolant on that lattice of a smooth field ``f`` (a sum
-  of sines).  ``x ↦ x + F(x)`` is affine on each lattice triangle and, its slope being at most
-  :data:`MAX_SLOPE` per Jacobian entry, a homeomorphism of the plane; every densified edge is
-  therefore mapped *exactly* onto the image of the original edge.  Shared borders stay shared,
-  children stay inside their parent even where they have vertices the parent lacks (T-junctions),
-  and any level can be roughened on its own: the result is the same as roughening all levels in
-  one call.
+  of sines).  ``x ↦ x + F(x)`` is affine on each lattice triangle and, the slopes of the waves
+  adding up to at most :data:`MAX_SLOPE` (so ``‖∇F‖ ≤ √2·MAX_SLOPE < 1``), a homeomorphism of the
+  plane; every densified edge is therefore mapped *exactly* onto the image of the original edge.
+  Shared borders stay shared (bit-identical within one call), children stay inside their parent
+  even where they have vertices the parent lacks (T-junctions), and any level can be roughened on
+  its own: the result agrees with roughening all levels in one call up to float rounding.
+  Roughened edges are at most ``√2·spacing_deg`` long, which also keeps geodesic area checks
+  honest: a long edge that is straight in lon/lat is not a geodesic, and the two differ by
+  hundreds of m² over a few km, so unroughened output shows large "slivers" to a geodesic
+  validator wherever a T-junction splits an edge.
 * :func:`build_tree` puts it together from a :class:`Plan` and numbers the base grids with
   :func:`zhiwang.grids.numbering.grid_code` in reading order.
 """
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -96,13 +100,14 @@ class Plan:
     """What :func:`build_tree` should generate below a cell.
 
     ``weight`` is the relative area among siblings.  A plan with ``grids > 0`` is a community: it
-    is split into that many base grids keyed ``grid_code(key, seq)`` in reading order (``key`` must
-    then be a 12-digit community code); otherwise it is split into ``children``.
+    is split into that many (similar-sized) base grids keyed ``grid_code(key, seq)`` in reading
+    order (``key`` must then be a 12-digit community code, ``grids`` at most 999, and ``children``
+    is ignored); otherwise it is split into ``children`` (none: a leaf).
     """
 
     key: str
     weight: float = 1.0
-    children: tuple[Plan, ...] = field(default=())
+    children: tuple[Plan, ...] = ()
     grids: int = 0
 
 
@@ -116,26 +121,36 @@ def iter_cells(root: Cell) -> Iterator[tuple[int, Cell | None, Cell]]:
 
 
 def apportion(total: int, weights: Sequence[float], minimum: int = 1) -> list[int]:
-    """Split ``total`` into integers proportional to ``weights``, each at least ``minimum``.
+    """Split ``total`` into integers proportional to ``weights``, none below ``minimum``.
 
-    Largest-remainder method on what is left after the minimums; ties go to the earlier index.
+    Shares that would fall below ``minimum`` are raised to it and the rest is shared again among
+    the others (repeatedly); then the largest-remainder method rounds, ties going to the earlier
+    index.
     """
     n = len(weights)
     if n == 0:
         raise ValueError("no weights")
     if any(not math.isfinite(w) or w <= 0 for w in weights):
         raise ValueError("weights must be positive and finite")
-    spare = total - minimum * n
-    if spare < 0:
-        raise ValueError(f"total {total} is less than {minimum} × {n}")
-    wsum = math.fsum(weights)
-    quotas = [spare * w / wsum for w in weights]
-    counts = [math.floor(q) for q in quotas]
-    short = spare - sum(counts)
-    by_remainder = sorted(range(n), key=lambda i: (-(quotas[i] - counts[i]), i))
-    for i in by_remainder[:short]:
+    if minimum < 0 or total < minimum * n:
+        raise ValueError(f"cannot give each of {n} at least {minimum} out of {total}")
+    floored: set[int] = set()
+    while True:
+        free = [i for i in range(n) if i not in floored]
+        left = total - minimum * len(floored)
+        wsum = math.fsum(weights[i] for i in free)
+        low = {i for i in free if left * weights[i] / wsum < minimum}
+        if not low:
+            break
+        floored |= low
+    counts = [minimum] * n
+    quotas = {i: left * weights[i] / wsum for i in free}
+    for i in free:
+        counts[i] = math.floor(quotas[i])
+    short = total - sum(counts)
+    for i in sorted(free, key=lambda i: (-(quotas[i] - counts[i]), i))[:short]:
         counts[i] += 1
-    return [c + minimum for c in counts]
+    return counts
 
 
 # --------------------------------------------------------------------------------------------------
@@ -185,7 +200,10 @@ _OUTLINE: tuple[tuple[float, float], ...] = (
 
 
 def city_outline() -> Polygon:
-    """The synthetic city outline (WGS-84 lon/lat, ~2,400 km², within lon 113.52–114.26, lat 22.66–23.15)."""
+    """The synthetic city outline: WGS-84 lon/lat, 37 vertices, ~2,730 km².
+
+    Bounds: lon 113.522–114.258, lat 22.662–23.150; exterior counter-clockwise.
+    """
     return shapely.orient_polygons(Polygon(_OUTLINE))
 
 
@@ -219,8 +237,11 @@ def partition(
     if n == 1:
         return [polygon]
 
-    xscale = math.cos(math.radians(polygon.centroid.y))
-    local = shapely.transform(polygon, lambda xy: xy * np.array([xscale, 1.0]))
+    # Local frame: centred on the bounds, a degree of longitude shrunk by cos(lat) (isotropic distances).
+    minx, miny, maxx, maxy = polygon.bounds
+    shift = np.array([(minx + maxx) / 2.0, (miny + maxy) / 2.0])
+    scale = np.array([math.cos(math.radians(shift[1])), 1.0])
+    local = shapely.transform(polygon, lambda xy: (xy - shift) * scale)
     assert isinstance(local, Polygon)
     samples = _sample(local, max(48 * n, 400) if target is None else max(64 * n, 800), rng)
     sites, offsets = _relax(samples, n, rng, target, local.area)
@@ -230,8 +251,8 @@ def partition(
         cells = _voronoi_cells(local, sites)
     else:
         cells = _fit_power_cells(local, sites, offsets, target * local.area)
-    raw = [_unscale(c, xscale) for c in cells]
-    clipped = shapely.intersection(np.asarray(raw, dtype=object), polygon)
+    raw = shapely.transform(np.asarray(cells, dtype=object), lambda xy: xy / scale + shift)
+    clipped = shapely.intersection(raw, polygon)
     return _resolve_fragments(list(clipped), n)
 
 
@@ -350,7 +371,9 @@ class _PowerDiagram:
     segments: FloatArray  # (E, 2, 2)
 
 
-def _power_cells(sites: FloatArray, offsets: FloatArray, bounds: tuple[float, float, float, float]) -> _PowerDiagram:
+def _power_cells(
+    sites: FloatArray, offsets: FloatArray, bounds: tuple[float, float, float, float]
+) -> _PowerDiagram:
     """Convex power cells ``{x : |x-p_i|² - w_i ≤ |x-p_j|² - w_j ∀j}`` covering ``bounds``.
 
     For cell ``i`` the half-plane of site ``j`` is ``2 x·(p_j − p_i) ≤ (|p_j|² − |p_i|²) + (w_i − w_j)``
@@ -360,9 +383,8 @@ def _power_cells(sites: FloatArray, offsets: FloatArray, bounds: tuple[float, fl
     """
     minx, miny, maxx, maxy = bounds
     pad = 0.01 * max(maxx - minx, maxy - miny)
-    box = np.array(
-        [[minx - pad, miny - pad], [maxx + pad, miny - pad], [maxx + pad, maxy + pad], [minx - pad, maxy + pad]]
-    )
+    lo_x, lo_y, hi_x, hi_y = minx - pad, miny - pad, maxx + pad, maxy + pad
+    box = np.array([[lo_x, lo_y], [hi_x, lo_y], [hi_x, hi_y], [lo_x, hi_y]])
     box_labels = np.full(4, -1, dtype=np.int64)
     sq = (sites**2).sum(axis=1)
     delta = sites[None, :, :] - sites[:, None, :]  # delta[i, j] = p_j - p_i
@@ -476,12 +498,6 @@ def _fit_power_cells(
     return best.cells
 
 
-def _unscale(cell: Polygon, xscale: float) -> Polygon:
-    out = shapely.transform(cell, lambda xy: xy / np.array([xscale, 1.0]))
-    assert isinstance(out, Polygon)
-    return out
-
-
 def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
     return [g for g in shapely.get_parts(geom) if isinstance(g, Polygon) and not g.is_empty and g.area > 0.0]
 
@@ -569,7 +585,7 @@ class _Field:
 
         ``sin(a + b) = sin a·cos b + cos a·sin b`` separates columns from rows, so a dense table over
         the nodes' bounding range is two small matrix products; huge sparse ranges are done per node.
-        Either way the value at a node depends on ``(i, j)`` alone, not on the other nodes evaluated.
+        The value at a node depends on ``(i, j)`` alone (the two ways agree up to the last bits).
         """
         count = sum(len(i) for i, _ in nodes)
         if count == 0:
@@ -754,10 +770,10 @@ def roughen(
     moved = pts + _displace(pts, fld, spacing_deg)
     new_rings = np.asarray(shapely.linearrings(moved, indices=ids), dtype=object)
     out = np.asarray(shapely.polygons(new_rings, indices=poly_of_ring), dtype=object)
-    result: list[Polygon] = out.tolist()
-    bad = [k for k, g in enumerate(result) if not g.is_valid]
-    if bad:
+    bad = np.flatnonzero(~shapely.is_valid(out))
+    if len(bad):
         raise ValueError(f"roughening made {len(bad)} polygon(s) invalid (first: #{bad[0]})")
+    result: list[Polygon] = out.tolist()
     return result
 
 
@@ -793,9 +809,11 @@ def build_tree(
 
     Every node gets its own generator, ``SeedSequence(seed, spawn_key=path)`` where ``path`` is the
     node's index path, so a subtree does not depend on how many random numbers its siblings used.
-    With ``rough`` all levels are roughened with the same field (``seed`` again).  Base grids are
-    numbered last, on their final polygons, by :func:`~zhiwang.grids.numbering.reading_order` of
-    their representative points.
+    With ``rough`` all levels are roughened with the same field (``seed`` again); without, edges
+    stay long and straight in lon/lat, which a geodesic validator sees as slivers at T-junctions
+    (``amplitude_deg=0`` densifies without moving anything instead).  Base grids are numbered last,
+    on their final polygons, by :func:`~zhiwang.grids.numbering.reading_order` of their
+    representative points (``point_on_surface``).
     """
     root = _split(root_key, outline if outline is not None else city_outline(), plans, seed, ())
     if rough:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.db.models import Max
@@ -49,26 +51,20 @@ def _build(kind: str, at: datetime | None) -> GridIndex:
         if kind == "base"
         else {"layer__in": [layer for layer in Layer.values if layer != Layer.ADMIN]}
     )
+    rows: Iterable[tuple[int, str, Any]]
     if at is None:
         rows = GridNode.objects.filter(valid_to__isnull=True, **filters).values_list("pk", "code", "geometry")
-        ids: list[int] = []
-        codes: list[str] = []
-        geoms: list[Polygon | MultiPolygon] = []
-        for pk, code, geometry in rows:
-            ids.append(pk)
-            codes.append(code)
-            geoms.append(grid_geometry(geometry))
-        return GridIndex(ids, codes, geoms)
-    shapes = (
-        GridShape.objects.filter(valid_at_q(at))
-        .filter(valid_at_q(at, "node__"))
-        .filter(**{f"node__{k}": v for k, v in filters.items()})
-        .values_list("node_id", "node__code", "geometry")
-    )
-    ids = []
-    codes = []
-    geoms = []
-    for pk, code, geometry in shapes:
+    else:
+        rows = (
+            GridShape.objects.filter(valid_at_q(at))
+            .filter(valid_at_q(at, "node__"))
+            .filter(**{f"node__{k}": v for k, v in filters.items()})
+            .values_list("node_id", "node__code", "geometry")
+        )
+    ids: list[int] = []
+    codes: list[str] = []
+    geoms: list[Polygon | MultiPolygon] = []
+    for pk, code, geometry in rows:
         ids.append(pk)
         codes.append(code)
         geoms.append(grid_geometry(geometry))

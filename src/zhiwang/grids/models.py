@@ -97,13 +97,14 @@ class GridNode(TimeStampedModel):
 
     @property
     def kind_label(self) -> str:
-        """Street or town (GB/T 10114), community or village (statistical code ranges)."""
+        """Street or town (GB/T 10114), community or village (the statistical code ranges)."""
         if self.layer != Layer.ADMIN:
             return str(Layer(self.layer).label)
         if self.level == Level.TOWN and len(self.code) == 9:
             return "街道" if int(self.code[6:9]) < 100 else "镇"
         if self.level == Level.COMMUNITY and len(self.code) == 12:
-            return "社区" if int(self.code[9:12]) < 200 else "村"
+            # 001–199 居委会, 200–399 村委会, 400–499 like a 居委会, 500–599 like a 村委会.
+            return "村" if int(self.code[9:12]) // 100 in (2, 3, 5) else "社区"
         return str(Level(self.level).label)
 
     def ancestor_ids(self) -> list[int]:
