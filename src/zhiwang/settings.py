@@ -47,10 +47,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "zhiwang.common",
     "zhiwang.audit",
     "zhiwang.accounts",
     "zhiwang.grids",
+    "zhiwang.workcalendar",
+    "zhiwang.taxonomy",
+    "zhiwang.notifications",
+    "zhiwang.cases",
     "zhiwang.demo",
 ]
 
@@ -161,6 +167,14 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("ZHIWANG_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
+
+# Background work: django-tasks with its database backend (no broker); `zhiwang worker` runs it.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("ZHIWANG_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "notifications", "escalation"],
+    }
+}
 
 # Map tiles: any XYZ source (Tianditu, OSM mirror, an internal tile server) or none at all.
 ZHIWANG_TILE_URL = os.environ.get("ZHIWANG_TILE_URL", "")
