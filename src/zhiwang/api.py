@@ -12,8 +12,13 @@ from ninja.security import HttpBearer, SessionAuth
 from zhiwang.accounts.api import router as accounts_router
 from zhiwang.accounts.services import token_authenticate
 from zhiwang.audit.api import router as audit_router
+from zhiwang.cases.api import kpi_router, whistle_router
+from zhiwang.cases.api import router as cases_router
 from zhiwang.common.errors import ApplicationError
 from zhiwang.grids.api import router as grids_router
+from zhiwang.notifications.api import router as notifications_router
+from zhiwang.taxonomy.api import router as taxonomy_router
+from zhiwang.workcalendar.api import router as calendar_router
 
 
 class TokenAuth(HttpBearer):
@@ -29,13 +34,27 @@ class TokenAuth(HttpBearer):
 api = NinjaAPI(
     title="zhiwang API",
     version="1",
-    description="Grid-based community governance: the grid registry, accounts and rights, audit.",
+    description=(
+        "Grid-based community governance: the grid registry, accounts and rights, cases from report to "
+        "closure, the working calendar, categories, notifications, audit."
+    ),
     auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api",
 )
 api.add_router("/grids", grids_router, tags=["grids"])
 api.add_router("/", accounts_router, tags=["accounts"])
 api.add_router("/audit", audit_router, tags=["audit"])
+api.add_router("/cases", cases_router, tags=["cases"])
+api.add_router("/whistles", whistle_router, tags=["cases"])
+api.add_router("/kpis", kpi_router, tags=["cases"])
+api.add_router("/categories", taxonomy_router, tags=["categories"])
+api.add_router("/calendar", calendar_router, tags=["calendar"])
+api.add_router("/notifications", notifications_router, tags=["notifications"])
+
+
+@api.get("/ping", auth=None, response=dict[str, str], tags=["health"], summary="An empty endpoint (liveness)")
+def ping(request: HttpRequest) -> dict[str, str]:
+    return {}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -105,7 +105,11 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     _database["CONN_MAX_AGE"] = 0
-    _database["TEST"] = {"NAME": os.environ.get("ZHIWANG_SQLITE_TEST_NAME") or None}
+    # A file, not memory: concurrency tests need real locking between connections. One per process,
+    # so that test runs side by side do not share it.
+    _database["TEST"] = {
+        "NAME": os.environ.get("ZHIWANG_SQLITE_TEST_NAME") or str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
+    }
 else:
     _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
@@ -175,6 +179,14 @@ TASKS = {
         "QUEUES": ["default", "notifications", "escalation"],
     }
 }
+
+# Office hours on working days: comma-separated HH:MM-HH:MM periods, local time.
+ZHIWANG_OFFICE_HOURS = os.environ.get("ZHIWANG_OFFICE_HOURS", "08:30-12:00,14:00-18:00")
+
+# Cases: how long dispatchers have to dispatch a report (working hours), and the duplicate finder.
+ZHIWANG_DISPATCH_LIMIT_WORKING_HOURS = float(os.environ.get("ZHIWANG_DISPATCH_LIMIT_WORKING_HOURS", "1"))
+ZHIWANG_DUPLICATE_RADIUS_M = float(os.environ.get("ZHIWANG_DUPLICATE_RADIUS_M", "150"))
+ZHIWANG_DUPLICATE_WINDOW_HOURS = float(os.environ.get("ZHIWANG_DUPLICATE_WINDOW_HOURS", "72"))
 
 # Map tiles: any XYZ source (Tianditu, OSM mirror, an internal tile server) or none at all.
 ZHIWANG_TILE_URL = os.environ.get("ZHIWANG_TILE_URL", "")

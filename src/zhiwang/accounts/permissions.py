@@ -163,6 +163,21 @@ def check_admin_of(user: AbstractBaseUser | AnonymousUser | None, path: str) -> 
     return scope
 
 
+def is_city_path(path: str) -> bool:
+    """A top-level grid node ("/<id>/"): a whole city."""
+    return path.count("/") == 2 and path.startswith("/") and path.endswith("/")
+
+
+def check_city_administrator(actor: AbstractBaseUser | AnonymousUser | None, what: str = "do this") -> Scope:
+    """An administrator of a whole city, or a superuser: city-wide tables (calendar, categories)."""
+    scope = require_staff_role(actor)
+    if scope.is_superuser or any(is_city_path(p) for p in scope.paths(CAN_ADMINISTER)):
+        return scope
+    raise PermissionDenied(
+        f"Only an administrator of a whole city may {what}.", code="city_administrator_only"
+    )
+
+
 def check_can_read_path(user: AbstractBaseUser | AnonymousUser | None, path: str) -> Scope:
     """Objects outside a user's scope look the same as objects that do not exist."""
     scope = require_staff_role(user)

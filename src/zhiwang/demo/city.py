@@ -20,11 +20,14 @@ from django.db import transaction
 
 from zhiwang.accounts.models import Department, DepartmentKind, Role, RoleAssignment, User, WorkerKind
 from zhiwang.common.origin import Origin
+from zhiwang.demo.cases import generate_demo_cases
 from zhiwang.demo.geometry import Cell, build_tree, iter_cells
 from zhiwang.demo.plan import plan_city
 from zhiwang.grids.geojson import geometry_to_geojson
 from zhiwang.grids.models import GridNode
 from zhiwang.grids.services import grid_import_geojson
+from zhiwang.taxonomy.services import load_default_categories
+from zhiwang.workcalendar.services import calendar_seed
 
 CITY_CODE = "441900"
 CITY_NAME = "东莞市"
@@ -98,6 +101,21 @@ def build_demo_city(*, scale: float, seed: int, progress: Progress = print) -> D
     )
     full_tree = build_tree(plans, seed=seed, root_key=CITY_CODE)
     features = _features(full_tree, names)
+    # 多网合一: one fire-safety grid per town/street, answered for by its fire station.
+    for town in full_tree.children:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry_to_geojson(town.polygon),
+                "properties": {
+                    "code": f"FIRE-{town.key}",
+                    "name": f"{names.get(town.key, town.key)}消防网格",
+                    "layer": "fire",
+                    "parent_code": town.key,
+                    "valid_from": EFFECTIVE.isoformat(),
+                },
+            }
+        )
     if len(plans) < 32:
         # A partial city: the city is the union of the towns that were built.
         union = shapely.union_all([town.polygon for town in full_tree.children])
@@ -111,9 +129,15 @@ def build_demo_city(*, scale: float, seed: int, progress: Progress = print) -> D
         effective_at=EFFECTIVE,
         reason="演示城市",
     )
+    progress("Loading the case categories and the working calendar…")
+    load_default_categories(origin=Origin.cli())
+    calendar_seed(origin=Origin.cli())
     progress("Creating departments and staff…")
     with transaction.atomic():
         logins, workers, unstaffed = _staff(root, seed)
+    sample = max(20, round(400 * scale))
+    progress(f"Reporting {sample} sample cases and walking them through the workflow…")
+    generate_demo_cases(count=sample, seed=seed, progress=lambda m: progress(f"  {m}"))
     grids = GridNode.objects.filter(level="grid").count()
     return DemoCity(
         towns=len(plans),
@@ -135,6 +159,7 @@ def _staff(root: User, seed: int) -> tuple[list[DemoLogin], int, int]:
     ]
     Department.objects.bulk_create(departments)
     towns = list(GridNode.objects.filter(level="town", valid_to__isnull=True).order_by("code"))
+    town_teams = _town_teams(towns)
     first_town = towns[0]
     first_community = GridNode.objects.filter(parent=first_town).order_by("code").first()
     first_grid = GridNode.objects.filter(parent=first_community).order_by("code").first()
@@ -146,7 +171,7 @@ def _staff(root: User, seed: int) -> tuple[list[DemoLogin], int, int]:
         ("town", f"{first_town.name}指挥员", Role.TOWN_COMMANDER, first_town, None),
         ("community", f"{first_community.name}调度员", Role.COMMUNITY_DISPATCHER, first_community, None),
         ("worker", "演示网格员", Role.GRID_WORKER, first_grid, None),
-        ("handler", "城管处置员", Role.DEPARTMENT_HANDLER, None, departments[0]),
+        ("handler", f"{town_teams[0].name}处置员", Role.DEPARTMENT_HANDLER, None, town_teams[0]),
         ("leader", "市领导", Role.LEADER, city, None),
     ]
     result = [DemoLogin("admin", Role.ADMINISTRATOR, city.name)]
@@ -185,4 +210,33 @@ def _staff(root: User, seed: int) -> tuple[list[DemoLogin], int, int]:
         RoleAssignment(user=user, role=Role.GRID_WORKER, grid=grid, worker_kind=kind, starts_on=start)
         for user, (grid, kind) in zip(users, staffed, strict=True)
     )
+    # One handler for every department, so that every dispatched case has someone to sign it.
+    for index, department in enumerate(Department.objects.exclude(pk=town_teams[0].pk).order_by("code")):
+        handler = User.objects.create(
+            username=f"h{index + 1:03d}", display_name=f"{department.name}处置员", password=password
+        )
+        RoleAssignment.objects.create(
+            user=handler, role=Role.DEPARTMENT_HANDLER, department=department, starts_on=start
+        )
     return result, len(users) + 1, len(vacant_set)
+
+
+def _town_teams(towns: list[GridNode]) -> list[Department]:
+    """Each town/street's law-enforcement team (综合执法队) and fire station (消防救援站)."""
+    teams = []
+    for town in towns:
+        urban = Department.objects.create(
+            code=f"{town.code}-URBAN",
+            name=f"{town.name}综合执法队",
+            kind=DepartmentKind.URBAN,
+            jurisdiction=town,
+        )
+        fire = Department.objects.create(
+            code=f"{town.code}-FIRE",
+            name=f"{town.name}消防救援站",
+            kind=DepartmentKind.FIRE,
+            jurisdiction=town,
+        )
+        fire.overlay_grids.set(GridNode.objects.filter(layer="fire", parent=town, valid_to__isnull=True))
+        teams.append(urban)
+    return teams

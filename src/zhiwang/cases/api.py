@@ -1,0 +1,313 @@
+"""REST endpoints for cases, whistles and KPIs. Thin: parse, call a service or selector, shape."""
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Router, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from zhiwang.accounts.permissions import require_staff_role
+from zhiwang.cases import clock, kpis, selectors, services, whistles
+from zhiwang.cases.models import Case, Extension, Whistle
+from zhiwang.cases.permissions import allowed_actions
+from zhiwang.cases.schemas import (
+    AcceptIn,
+    CaseDetailOut,
+    CaseIn,
+    CaseOut,
+    DispatchIn,
+    DuplicateOut,
+    ExtensionDecisionIn,
+    ExtensionIn,
+    HandleIn,
+    MergeIn,
+    NoteIn,
+    ReasonIn,
+    RevisitIn,
+    VerifyIn,
+    WhistleIn,
+    WhistleOut,
+)
+from zhiwang.common.origin import origin_from_request
+from zhiwang.grids.selectors import grid_get
+from zhiwang.workcalendar.hours import WorkingCalendar
+from zhiwang.workcalendar.selectors import working_calendar
+
+router = Router()
+whistle_router = Router()
+kpi_router = Router()
+
+
+def _with_light(case: Case, calendar: WorkingCalendar | None = None) -> Case:
+    case.light = clock.light(case, timezone.now(), calendar)  # type: ignore[attr-defined]  # read by the schema
+    return case
+
+
+def _detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    case = _with_light(selectors.case_get(actor=request.user, case_id=case_id))
+    pending = Extension.objects.filter(case=case, decision=Extension.Decision.PENDING).exists()
+    case.timeline = list(selectors.case_timeline(case))  # type: ignore[attr-defined]
+    case.actions = allowed_actions(request.user, case, pending_extension=pending)  # type: ignore[attr-defined]
+    case.overlay_grids_codes = [g.code for g in case.overlay_grids.all()]  # type: ignore[attr-defined]
+    return case  # type: ignore[return-value]  # the schema reads attributes
+
+
+@router.post("", response={200: CaseDetailOut, 201: CaseDetailOut}, summary="Report a case")
+def report_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
+    reported = services.case_report(
+        actor=request.user,
+        channel=payload.channel,
+        lon=payload.lon,
+        lat=payload.lat,
+        system=payload.system,
+        address=payload.address,
+        category_code=payload.category,
+        description=payload.description,
+        urgency=payload.urgency,
+        idempotency_key=payload.idempotency_key,
+        reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone,
+        external_ref=payload.external_ref,
+        extra=payload.extra,
+        self_handled=payload.self_handled,
+        origin=origin_from_request(request),
+    )
+    return Status(201 if reported.created else 200, _detail(request, reported.case.pk))
+
+
+@router.get("", response=list[CaseOut], summary="Work queues")
+@paginate(LimitOffsetPagination)
+def list_cases(
+    request: HttpRequest,
+    queue: str | None = None,
+    status: str | None = None,
+    light: str | None = None,
+    category: str | None = None,
+    within: int | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    within_path = grid_get(actor=request.user, grid_id=within).path if within is not None else None
+    cases = selectors.case_list(
+        actor=request.user,
+        queue=queue,
+        status=status,
+        light=light,
+        category=category,
+        within_path=within_path,
+        channel=channel,
+        since=since,
+        until=until,
+    )
+    calendar = working_calendar()
+    return [_with_light(c, calendar) for c in cases]
+
+
+@router.get("/{int:case_id}", response=CaseDetailOut)
+def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    return _detail(request, case_id)
+
+
+@router.get("/{int:case_id}/duplicates", response=list[DuplicateOut])
+def case_duplicates(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
+    case = selectors.case_get(actor=request.user, case_id=case_id)
+    return [
+        {"case": _with_light(c), "score": s}
+        for c, s in selectors.duplicate_candidates(actor=request.user, case=case)
+    ]
+
+
+@router.post("/{int:case_id}/accept", response=CaseDetailOut)
+def accept(request: HttpRequest, case_id: int, payload: AcceptIn) -> dict[str, Any]:
+    services.case_accept(
+        actor=request.user,
+        case_id=case_id,
+        category_code=payload.category,
+        note=payload.note,
+        origin=origin_from_request(request),
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/reject", response=CaseDetailOut)
+def reject(request: HttpRequest, case_id: int, payload: ReasonIn) -> dict[str, Any]:
+    services.case_reject(
+        actor=request.user, case_id=case_id, reason=payload.reason, origin=origin_from_request(request)
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/merge", response=CaseDetailOut)
+def merge(request: HttpRequest, case_id: int, payload: MergeIn) -> dict[str, Any]:
+    services.case_merge(
+        actor=request.user,
+        case_id=case_id,
+        into_id=payload.into,
+        note=payload.note,
+        origin=origin_from_request(request),
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/dispatch", response=CaseDetailOut)
+def dispatch(request: HttpRequest, case_id: int, payload: DispatchIn) -> dict[str, Any]:
+    services.case_dispatch(
+        actor=request.user,
+        case_id=case_id,
+        department_id=payload.department_id,
+        community_id=payload.community_id,
+        note=payload.note,
+        origin=origin_from_request(request),
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/sign", response=CaseDetailOut)
+def sign(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    services.case_sign(actor=request.user, case_id=case_id, origin=origin_from_request(request))
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/return", response=CaseDetailOut)
+def return_case(request: HttpRequest, case_id: int, payload: ReasonIn) -> dict[str, Any]:
+    services.case_return(
+        actor=request.user, case_id=case_id, reason=payload.reason, origin=origin_from_request(request)
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/extension", response=CaseDetailOut, summary="Request an extension")
+def request_extension(request: HttpRequest, case_id: int, payload: ExtensionIn) -> dict[str, Any]:
+    services.case_request_extension(
+        actor=request.user,
+        case_id=case_id,
+        amount=payload.amount,
+        unit=payload.unit,
+        reason=payload.reason,
+        origin=origin_from_request(request),
+    )
+    return _detail(request, case_id)
+
+
+@router.post(
+    "/{int:case_id}/extension/decision", response=CaseDetailOut, summary="Approve or refuse an extension"
+)
+def decide_extension(request: HttpRequest, case_id: int, payload: ExtensionDecisionIn) -> dict[str, Any]:
+    services.case_decide_extension(
+        actor=request.user,
+        case_id=case_id,
+        approve=payload.approve,
+        note=payload.note,
+        origin=origin_from_request(request),
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/park", response=CaseDetailOut)
+def park(request: HttpRequest, case_id: int, payload: ReasonIn) -> dict[str, Any]:
+    services.case_park(
+        actor=request.user, case_id=case_id, reason=payload.reason, origin=origin_from_request(request)
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/unpark", response=CaseDetailOut)
+def unpark(request: HttpRequest, case_id: int, payload: NoteIn) -> dict[str, Any]:
+    services.case_unpark(
+        actor=request.user, case_id=case_id, note=payload.note, origin=origin_from_request(request)
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/handle", response=CaseDetailOut)
+def handle(request: HttpRequest, case_id: int, payload: HandleIn) -> dict[str, Any]:
+    services.case_handle(
+        actor=request.user, case_id=case_id, result=payload.result, origin=origin_from_request(request)
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/verify", response=CaseDetailOut)
+def verify(request: HttpRequest, case_id: int, payload: VerifyIn) -> dict[str, Any]:
+    services.case_verify(
+        actor=request.user,
+        case_id=case_id,
+        passed=payload.passed,
+        note=payload.note,
+        origin=origin_from_request(request),
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/revisit", response=CaseDetailOut)
+def revisit(request: HttpRequest, case_id: int, payload: RevisitIn) -> dict[str, Any]:
+    services.case_revisit(
+        actor=request.user,
+        case_id=case_id,
+        rating=payload.rating,
+        comment=payload.comment,
+        origin=origin_from_request(request),
+    )
+    return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/supervise", response=CaseDetailOut)
+def supervise(request: HttpRequest, case_id: int, payload: ReasonIn) -> dict[str, Any]:
+    services.case_supervise(
+        actor=request.user, case_id=case_id, note=payload.reason, origin=origin_from_request(request)
+    )
+    return _detail(request, case_id)
+
+
+@whistle_router.post("", response={201: WhistleOut}, summary="Blow a whistle (吹哨)")
+def blow(request: HttpRequest, payload: WhistleIn) -> Status[Whistle]:
+    whistle = whistles.whistle_blow(
+        actor=request.user,
+        level=payload.level,
+        department_ids=payload.department_ids,
+        summary=payload.summary,
+        case_id=payload.case_id,
+        node_id=payload.node_id,
+        origin=origin_from_request(request),
+    )
+    return Status(201, whistle)
+
+
+@whistle_router.post("/{int:whistle_id}/report-in", response=WhistleOut, summary="Report in (报到)")
+def report_in(request: HttpRequest, whistle_id: int, payload: NoteIn) -> Whistle:
+    summon = whistles.whistle_report_in(
+        actor=request.user, whistle_id=whistle_id, note=payload.note, origin=origin_from_request(request)
+    )
+    return summon.whistle
+
+
+@whistle_router.post("/{int:whistle_id}/close", response=WhistleOut)
+def close_whistle(request: HttpRequest, whistle_id: int) -> Whistle:
+    return whistles.whistle_close(
+        actor=request.user, whistle_id=whistle_id, origin=origin_from_request(request)
+    )
+
+
+@kpi_router.get("", response=dict[str, Any], summary="KPIs for a grid node, department or grid worker")
+def get_kpis(
+    request: HttpRequest,
+    node: int | None = None,
+    department: int | None = None,
+    worker: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    require_staff_role(request.user)
+    within_path = grid_get(actor=request.user, grid_id=node).path if node is not None else None
+    cases = kpis.cohort(
+        actor=request.user,
+        since=since,
+        until=until,
+        within_path=within_path,
+        department_id=department,
+        reporter_id=worker,
+    )
+    return kpis.compute(cases).as_dict()

@@ -1,0 +1,230 @@
+"""Reads of cases, always within the reader's scope: queues, one case with its timeline, duplicates."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from difflib import SequenceMatcher
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from zhiwang.accounts.models import Role, RoleAssignment, User
+from zhiwang.accounts.permissions import Scope, assignment_active_q, require_staff_role
+from zhiwang.cases import clock
+from zhiwang.cases.models import OPEN_STATUSES, Case, CaseEvent, Status
+from zhiwang.cases.permissions import relation
+from zhiwang.common.errors import NotFound
+from zhiwang.workcalendar.selectors import working_calendar
+
+Actor = AbstractBaseUser | AnonymousUser | None
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def visible_q(scope: Scope) -> Q:
+    """Cases a reader may see: in their grid scope, dispatched to their department, or reported by them."""
+    if scope.is_superuser:
+        return Q()
+    query = scope.grid_q("grid_path")
+    if scope.department_ids:
+        query |= Q(department_id__in=sorted(scope.department_ids))
+    if scope.user_id is not None:
+        query |= Q(reporter_id=scope.user_id)
+    return query
+
+
+def case_get(*, actor: Actor, case_id: int) -> Case:
+    require_staff_role(actor)
+    case = (
+        Case.objects.select_related("category", "grid", "department", "community", "handler", "reporter")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None or not relation(actor, case).reader:
+        raise NotFound("No such case.")
+    return case
+
+
+def case_timeline(case: Case) -> QuerySet[CaseEvent]:
+    return case.events.order_by("at", "id")
+
+
+QUEUES = {
+    "to_accept": Q(status=Status.REPORTED),
+    "to_dispatch": Q(status__in=[Status.ACCEPTED, Status.RETURNED]),
+    "to_sign": Q(status=Status.DISPATCHED),
+    "in_hand": Q(status=Status.SIGNED),
+    "to_verify": Q(status=Status.HANDLED),
+    "to_revisit": Q(status=Status.REVISIT),
+    "parked": Q(status=Status.PARKED),
+    "open": Q(status__in=sorted(OPEN_STATUSES)),
+}
+
+
+def case_list(
+    *,
+    actor: Actor,
+    queue: str | None = None,
+    status: str | None = None,
+    light: str | None = None,
+    category: str | None = None,
+    within_path: str | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> QuerySet[Case]:
+    scope = require_staff_role(actor)
+    cases = Case.objects.filter(visible_q(scope))
+    if queue:
+        if queue == "overdue":
+            cases = cases.filter(
+                status__in=sorted(OPEN_STATUSES),
+                due_at__lt=now or timezone.now(),
+                paused_since__isnull=True,
+                handled_at__isnull=True,
+            )
+        elif queue in QUEUES:
+            cases = cases.filter(QUEUES[queue])
+        else:
+            cases = cases.none()
+    if status:
+        cases = cases.filter(status=status)
+    if category:
+        cases = cases.filter(Q(category__code=category) | Q(category__parent__code=category))
+    if within_path:
+        cases = cases.filter(grid_path__startswith=within_path)
+    if channel:
+        cases = cases.filter(channel=channel)
+    if since:
+        cases = cases.filter(reported_at__gte=since)
+    if until:
+        cases = cases.filter(reported_at__lt=until)
+    if light:
+        cases = filter_by_light(cases, light, now or timezone.now())
+    return cases.select_related("category", "grid", "department", "community").order_by("-reported_at", "-id")
+
+
+def filter_by_light(cases: QuerySet[Case], light: str, now: datetime) -> QuerySet[Case]:
+    """Lights in the database: red is past the deadline; yellow is past 80% of the budget."""
+    running = cases.filter(
+        due_at__isnull=False,
+        paused_since__isnull=True,
+        handled_at__isnull=True,
+        status__in=sorted(OPEN_STATUSES),
+    )
+    if light == "red":
+        return running.filter(due_at__lt=now)
+    if light == "stopped":
+        return cases.filter(paused_since__isnull=False)
+    calendar = working_calendar()
+    ids = [
+        c.pk
+        for c in running.filter(due_at__gte=now).only(
+            "pk",
+            "clock_started_at",
+            "limit_seconds",
+            "extension_seconds",
+            "paused_seconds",
+            "paused_since",
+            "handled_at",
+            "due_at",
+        )
+        if clock.light(c, now, calendar) == light
+    ]
+    return cases.filter(pk__in=ids)
+
+
+# --- who hears about a case -------------------------------------------------------------------
+
+
+def _users_with(role: str, paths: Iterable[str] = (), department_id: int | None = None) -> list[User]:
+    assignments = RoleAssignment.objects.filter(assignment_active_q(), role=role)
+    if department_id is not None:
+        assignments = assignments.filter(department_id=department_id)
+    else:
+        assignments = assignments.filter(grid__path__in=list(paths))
+    return list(User.objects.filter(is_active=True, pk__in=assignments.values("user_id")).order_by("pk"))
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = [p for p in path.strip("/").split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def handlers_of(case: Case) -> list[User]:
+    if case.department_id is not None:
+        return _users_with(Role.DEPARTMENT_HANDLER, department_id=case.department_id)
+    if case.community is not None:
+        return _users_with(Role.COMMUNITY_DISPATCHER, [case.community.path])
+    return []
+
+
+def dispatchers_of(case: Case) -> list[User]:
+    """The dispatch level the case has reached: community, then town, then city commanders."""
+    paths = _ancestor_paths(case.grid_path)
+    role = [Role.COMMUNITY_DISPATCHER, Role.TOWN_COMMANDER, Role.CITY_COMMANDER][
+        min(case.escalation_level, 2)
+    ]
+    return _users_with(role, paths)
+
+
+def commanders_at(case: Case, level: int) -> list[User]:
+    role = [Role.COMMUNITY_DISPATCHER, Role.TOWN_COMMANDER, Role.CITY_COMMANDER][min(level, 2)]
+    return _users_with(role, _ancestor_paths(case.grid_path))
+
+
+def finders_of(case: Case) -> list[User]:
+    if case.reporter is not None and case.channel == "grid_worker":
+        return [case.reporter]
+    return _users_with(Role.GRID_WORKER, _ancestor_paths(case.grid_path)) if case.grid_path else []
+
+
+# --- duplicates -------------------------------------------------------------------------------
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def duplicate_candidates(*, actor: Actor, case: Case, limit: int = 5) -> list[tuple[Case, float]]:
+    """Open cases likely to be the same problem: same category family, nearby, recent, similar text.
+
+    Score = 0.4 × closeness + 0.3 × text similarity + 0.3 × recency, each in [0, 1]; only cases
+    inside the radius and the time window are considered.
+    """
+    scope = require_staff_role(actor)
+    radius = settings.ZHIWANG_DUPLICATE_RADIUS_M
+    window = timedelta(hours=settings.ZHIWANG_DUPLICATE_WINDOW_HOURS)
+    dlat = radius / 111_320
+    dlon = radius / (111_320 * max(0.1, math.cos(math.radians(case.lat))))
+    candidates = (
+        Case.objects.filter(visible_q(scope))
+        .filter(status__in=sorted(OPEN_STATUSES), merged_into__isnull=True)
+        .exclude(pk=case.pk)
+        .filter(lon__range=(case.lon - dlon, case.lon + dlon), lat__range=(case.lat - dlat, case.lat + dlat))
+        .filter(reported_at__range=(case.reported_at - window, case.reported_at + window))
+        .select_related("category")
+    )
+    family = case.category.parent_id or case.category_id if case.category else None
+    scored = []
+    for other in candidates:
+        if family is not None and other.category is not None:
+            if (other.category.parent_id or other.category_id) != family:
+                continue
+        distance = distance_m(case.lon, case.lat, other.lon, other.lat)
+        if distance > radius:
+            continue
+        similarity = SequenceMatcher(None, case.description, other.description).ratio()
+        age = abs((case.reported_at - other.reported_at).total_seconds()) / window.total_seconds()
+        score = 0.4 * (1 - distance / radius) + 0.3 * similarity + 0.3 * (1 - age)
+        scored.append((other, round(score, 3)))
+    scored.sort(key=lambda pair: (-pair[1], pair[0].pk))
+    return scored[:limit]
