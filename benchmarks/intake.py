@@ -64,7 +64,8 @@ def run(cmd: list[str], env: dict[str, str] | None = None, capture: bool = False
 
 
 def django_eval(code: str, env: dict[str, str]) -> str:
-    setup = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'zhiwang.settings'); django.setup();"
+    setup = "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'zhiwang.settings');"
+    setup += "django.setup();"
     return run([str(VENV / "python"), "-c", setup + code], env, capture=True)
 
 

@@ -65,6 +65,24 @@ def _fast_hashing_and_fresh_index(settings: Any) -> None:
     locate.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def _seeded_calendar(request: pytest.FixtureRequest) -> None:
+    """Tests that use the database see the working calendar the migration seeds, even after a
+    transactional test has flushed every table."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if not (transactional or marker is not None or "db" in request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from zhiwang.workcalendar.models import CalendarYear
+    from zhiwang.workcalendar.services import calendar_seed
+
+    if not CalendarYear.objects.exists():
+        calendar_seed(origin=Origin.system())
+
+
 @pytest.fixture
 def superuser(db: None) -> User:
     return User.objects.create_superuser(username="root", password=PASSWORD)

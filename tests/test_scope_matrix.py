@@ -20,7 +20,12 @@ from django.test import Client
 from tests.conftest import feature, square
 from zhiwang.accounts.models import ApiToken, Department, Role, RoleAssignment, User
 from zhiwang.api import api
+from zhiwang.cases.models import Case, Whistle, WhistleSummon
+from zhiwang.cases.services import case_report
+from zhiwang.common.origin import Origin
 from zhiwang.grids.models import GridNode
+from zhiwang.notifications.models import Notification
+from zhiwang.taxonomy.models import Category
 
 INSIDE = {
     "town": "441900003",
@@ -52,6 +57,9 @@ STAFF_READERS = {
     Role.LEADER,
     Role.ADMINISTRATOR,
 }
+# Towards a case: who dispatches (covers the grid with a dispatch role) and who commands.
+DISPATCHERS = {Role.COMMUNITY_DISPATCHER, Role.TOWN_COMMANDER, Role.CITY_COMMANDER}
+COMMANDERS = {Role.TOWN_COMMANDER, Role.CITY_COMMANDER}
 
 
 @dataclass
@@ -61,6 +69,9 @@ class World:
     # a grid worker on each side, to be read, given roles and tokens
     targets: dict[str, User]
     tokens: dict[str, ApiToken]
+    cases: dict[str, Case]  # "True"/"False": a reported case inside/outside; "True2"/"False2": another one
+    whistles: dict[str, Whistle]
+    notification: Notification
 
     def side(self, inside: bool) -> dict[str, Any]:
         return INSIDE if inside else OUTSIDE
@@ -73,8 +84,27 @@ class World:
 class Endpoint:
     method: str
     route: str  # as registered in the API, to check that every endpoint is covered
-    kind: str  # "any", "read", "list", "staff_read", "staff_list", "admin_list", "write"
+    # "any", "public", "read", "list", "staff_read", "staff_list", "admin_list", "write", "city_admin",
+    # "owner_only", "case" (a workflow action: see `who` and `state_ok`), "summoned"
+    kind: str
     call: Callable[[World, bool], tuple[str, dict[str, Any] | None]]
+    who: str = ""  # for "case": the relation the action needs
+    state_ok: bool = True  # for "case": whether a freshly reported case allows it
+
+
+def _case(w: World, i: bool, action: str) -> str:
+    return f"/api/v1/cases/{w.cases[str(i)].pk}/{action}"
+
+
+def case_action(action: str, who: str, state_ok: bool, body: dict[str, Any] | None = None) -> Endpoint:
+    return Endpoint(
+        "POST",
+        f"cases/{{int:case_id}}/{action}",
+        "case",
+        lambda w, i: (_case(w, i, action), body),
+        who=who,
+        state_ok=state_ok,
+    )
 
 
 def _split_body(w: World, inside: bool) -> dict[str, Any]:
@@ -210,6 +240,129 @@ ENDPOINTS = [
         lambda w, i: (f"/api/v1/staffing/grids/{w.grid(i).pk}/workers", None),
     ),
     Endpoint("GET", "audit", "admin_list", lambda w, i: ("/api/v1/audit", None)),
+    Endpoint("GET", "ping", "public", lambda w, i: ("/api/v1/ping", None)),
+    # the working calendar and the categories: read by all staff, changed by city administrators
+    Endpoint("GET", "calendar/{int:year}", "any", lambda w, i: ("/api/v1/calendar/2026", None)),
+    Endpoint(
+        "PUT",
+        "calendar/{int:year}",
+        "city_admin",
+        lambda w, i: (
+            "/api/v1/calendar/2027",
+            {"holidays": [{"first_day": "2027-02-06", "last_day": "2027-02-13", "name": "春节"}]},
+        ),
+    ),
+    Endpoint("GET", "categories", "any", lambda w, i: ("/api/v1/categories", None)),
+    Endpoint("GET", "categories/{code}", "any", lambda w, i: ("/api/v1/categories/E0101", None)),
+    Endpoint(
+        "POST",
+        "categories/import",
+        "city_admin",
+        lambda w, i: (
+            "/api/v1/categories/import",
+            {"categories": [{"code": "E01", "name": "市容环境", "kind": "event"}]},
+        ),
+    ),
+    Endpoint(
+        "PATCH",
+        "categories/{code}",
+        "city_admin",
+        lambda w, i: ("/api/v1/categories/E0101", {"name": "暴露垃圾"}),
+    ),
+    # notifications: one's own only
+    Endpoint("GET", "notifications", "any", lambda w, i: ("/api/v1/notifications", None)),
+    Endpoint(
+        "POST",
+        "notifications/{int:notification_id}/read",
+        "owner_only",
+        lambda w, i: (f"/api/v1/notifications/{w.notification.pk}/read", None),
+    ),
+    Endpoint(
+        "GET", "notifications/outbox", "admin_list", lambda w, i: ("/api/v1/notifications/outbox", None)
+    ),
+    # cases
+    Endpoint(
+        "POST",
+        "cases",
+        "any",
+        lambda w, i: (
+            "/api/v1/cases",
+            {
+                "channel": "inspection",
+                "lon": w.side(i)["x"] + 0.01,
+                "lat": 22.95,
+                "description": "巡查发现",
+                "category": "E0101",
+            },
+        ),
+    ),
+    Endpoint("GET", "cases", "list", lambda w, i: ("/api/v1/cases", None)),
+    Endpoint(
+        "GET", "cases/{int:case_id}", "read", lambda w, i: (f"/api/v1/cases/{w.cases[str(i)].pk}", None)
+    ),
+    Endpoint(
+        "GET",
+        "cases/{int:case_id}/duplicates",
+        "read",
+        lambda w, i: (f"/api/v1/cases/{w.cases[str(i)].pk}/duplicates", None),
+    ),
+    case_action("accept", "dispatcher", True, {}),
+    case_action("reject", "dispatcher", True, {"reason": "不予立案"}),
+    Endpoint(
+        "POST",
+        "cases/{int:case_id}/merge",
+        "case",
+        lambda w, i: (_case(w, i, "merge"), {"into": w.cases[f"{i}2"].pk}),
+        who="dispatcher",
+    ),
+    case_action("dispatch", "dispatcher", False, {}),
+    case_action("sign", "handler", False),
+    case_action("return", "handler", False, {"reason": "不属于本部门"}),
+    case_action("extension", "handler", False, {"amount": 1, "unit": "working_days", "reason": "需协调"}),
+    Endpoint(
+        "POST",
+        "cases/{int:case_id}/extension/decision",
+        "case",
+        lambda w, i: (_case(w, i, "extension/decision"), {"approve": True}),
+        who="dispatcher",
+        state_ok=False,
+    ),
+    case_action("park", "commander", False, {"reason": "季节性"}),
+    case_action("unpark", "commander", False, {}),
+    case_action("handle", "handler", False, {"result": "已处置"}),
+    case_action("verify", "finder", False, {"passed": True}),
+    case_action("revisit", "dispatcher", False, {"rating": 5}),
+    case_action("supervise", "commander", False, {"reason": "督办"}),
+    Endpoint(
+        "POST",
+        "whistles",
+        "case",
+        lambda w, i: (
+            "/api/v1/whistles",
+            {
+                "level": "daily",
+                "department_ids": [w.departments["inside"].pk],
+                "summary": "联合执法",
+                "case_id": w.cases[str(i)].pk,
+            },
+        ),
+        who="dispatcher",
+    ),
+    Endpoint(
+        "POST",
+        "whistles/{int:whistle_id}/report-in",
+        "summoned",
+        lambda w, i: (f"/api/v1/whistles/{w.whistles[str(i)].pk}/report-in", {}),
+    ),
+    Endpoint(
+        "POST",
+        "whistles/{int:whistle_id}/close",
+        "case",
+        lambda w, i: (f"/api/v1/whistles/{w.whistles[str(i)].pk}/close", None),
+        who="dispatcher",
+        state_ok=False,
+    ),
+    Endpoint("GET", "kpis", "any", lambda w, i: ("/api/v1/kpis", None)),
 ]
 
 
@@ -242,7 +395,48 @@ def world(city: dict[str, GridNode], make_user: Callable[..., User]) -> World:
         key: ApiToken.objects.create(user=u, name="t", prefix="zw_x", key_hash=f"h{key}")
         for key, u in targets.items()
     }
-    return World(grids=city, departments=departments, targets=targets, tokens=tokens)
+    major = Category.objects.create(code="E01", name="市容环境", kind="event")
+    Category.objects.create(
+        code="E0101",
+        name="暴露垃圾",
+        kind="event",
+        parent=major,
+        time_limit=1,
+        time_unit="working_days",
+        department_kind="urban",
+    )
+    origin = Origin.cli()
+    cases = {}
+    for inside, side in ((True, INSIDE), (False, OUTSIDE)):
+        for suffix in ("", "2"):
+            cases[f"{inside}{suffix}"] = case_report(
+                actor=targets[str(inside)],
+                channel="grid_worker",
+                lon=side["x"] + 0.01,
+                lat=22.95,
+                description="垃圾",
+                category_code="E0101",
+                origin=origin,
+            ).case
+    whistles = {}
+    for inside, side in ((True, INSIDE), (False, OUTSIDE)):
+        case = cases[str(inside)]
+        whistle = Whistle.objects.create(
+            case=case, level="daily", node=city[side["grid"]], summary="x", blown_at=case.reported_at
+        )
+        department = departments["inside" if inside else "outside"]
+        WhistleSummon.objects.create(whistle=whistle, department=department, respond_by=whistle.blown_at)
+        whistles[str(inside)] = whistle
+    notification = Notification.objects.create(recipient=targets["True"], title="t", body="b")
+    return World(
+        grids=city,
+        departments=departments,
+        targets=targets,
+        tokens=tokens,
+        cases=cases,
+        whistles=whistles,
+        notification=notification,
+    )
 
 
 def actor_for(role: str | None, world: World, make_user: Callable[..., User]) -> User | None:
@@ -259,12 +453,27 @@ def actor_for(role: str | None, world: World, make_user: Callable[..., User]) ->
 
 
 def expected(endpoint: Endpoint, role: str | None, inside: bool) -> set[int]:
+    ok = {200, 201, 204}
+    if endpoint.kind == "public":
+        return ok
     if role is None:
         return {401}
     inside = inside or role == Role.CITY_COMMANDER  # the whole city is the city commander's
-    ok = {200, 201, 204}
     if endpoint.kind in ("any", "list"):
         return ok
+    if endpoint.kind == "city_admin":
+        return {403}  # the matrix's administrator holds a town, not the city
+    if endpoint.kind == "owner_only":
+        return {404}
+    if endpoint.kind == "summoned":
+        return ok if inside and role == Role.DEPARTMENT_HANDLER else {404}
+    if endpoint.kind == "case":
+        if not inside:
+            return {404}
+        allowed = {"dispatcher": DISPATCHERS, "commander": COMMANDERS}.get(endpoint.who, set())
+        if role not in allowed:
+            return {403}
+        return ok if endpoint.state_ok else {409}
     if endpoint.kind == "read":
         return ok if inside else {404}
     if endpoint.kind == "staff_list":
@@ -299,7 +508,8 @@ def test_scope_matrix(
     if endpoint.method == "GET":
         response = client.get(path)
     else:
-        response = client.post(path, data=json.dumps(body or {}), content_type="application/json")
+        send = {"POST": client.post, "PUT": client.put, "PATCH": client.patch}[endpoint.method]
+        response = send(path, data=json.dumps(body or {}), content_type="application/json")
     assert response.status_code in expected(endpoint, role, inside), response.content[:500]
     if response.status_code >= 400:
         assert set(response.json()["error"]) == {"code", "message", "details"}
@@ -316,3 +526,5 @@ def test_scope_matrix(
         # Lists never leak what lies outside the reader's scope.
         text = response.content.decode()
         assert OUTSIDE["grid"] not in text and "target-outside" not in text and "虎门" not in text
+        outside_case = str(world.cases["False"].number)
+        assert outside_case not in text

@@ -188,6 +188,14 @@ ZHIWANG_DISPATCH_LIMIT_WORKING_HOURS = float(os.environ.get("ZHIWANG_DISPATCH_LI
 ZHIWANG_DUPLICATE_RADIUS_M = float(os.environ.get("ZHIWANG_DUPLICATE_RADIUS_M", "150"))
 ZHIWANG_DUPLICATE_WINDOW_HOURS = float(os.environ.get("ZHIWANG_DUPLICATE_WINDOW_HOURS", "72"))
 
+# Notifications: "inapp" is always on; "console" prints (the demo); "sms"/"wechat" need a gateway URL.
+ZHIWANG_NOTIFY_CHANNELS = os.environ.get("ZHIWANG_NOTIFY_CHANNELS", "inapp,console")
+ZHIWANG_SMS_GATEWAY_URL = os.environ.get("ZHIWANG_SMS_GATEWAY_URL", "")
+ZHIWANG_SMS_GATEWAY_TOKEN = os.environ.get("ZHIWANG_SMS_GATEWAY_TOKEN", "")
+ZHIWANG_WECHAT_GATEWAY_URL = os.environ.get("ZHIWANG_WECHAT_GATEWAY_URL", "")
+ZHIWANG_WECHAT_GATEWAY_TOKEN = os.environ.get("ZHIWANG_WECHAT_GATEWAY_TOKEN", "")
+ZHIWANG_NOTIFY_HTTP_TIMEOUT = float(os.environ.get("ZHIWANG_NOTIFY_HTTP_TIMEOUT", "10"))
+
 # Map tiles: any XYZ source (Tianditu, OSM mirror, an internal tile server) or none at all.
 ZHIWANG_TILE_URL = os.environ.get("ZHIWANG_TILE_URL", "")
 ZHIWANG_TILE_ATTRIBUTION = os.environ.get("ZHIWANG_TILE_ATTRIBUTION", "")

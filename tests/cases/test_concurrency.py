@@ -15,7 +15,7 @@ from zhiwang.cases.models import CaseEvent, Status
 from zhiwang.common.errors import Conflict
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_transitions_give_one_success_one_conflict_one_entry(
     place: Place, make_user: Callable[..., User]
 ) -> None:

@@ -56,7 +56,6 @@ def test_two_concurrent_workers_send_each_message_once(
     for thread in threads:
         thread.join(timeout=60)
     assert not errors
-    print("DIST", results, Counter(t for _, t in console_adapter.sent))
     swept = deliver_due()  # whatever a worker left when it found the lock busy
 
     sent = Counter(pk for pk, _ in console_adapter.sent)

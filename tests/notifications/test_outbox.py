@@ -51,7 +51,7 @@ def test_a_rolled_back_transaction_queues_and_enqueues_nothing(
     make_user: Callable[..., User], django_capture_on_commit_callbacks: Any
 ) -> None:
     user = make_user()
-    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(Boom):  # noqa: PT012
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(Boom):
         with transaction.atomic():
             messages = notify(recipients=[user], subject="s", body="b")
             assert len(messages) == 2  # written inside the transaction…
@@ -247,7 +247,7 @@ def test_a_claimed_message_is_not_handed_out_again_until_its_lease_ends(
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT and message.last_error == ""
     # Delivering the in-app copy twice would not make two inbox rows either.
-    services.adapter_for("inapp").send(message)
+    adapters.adapter_for("inapp").send(message)
     assert Notification.objects.count() == 1
 
 

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from zhiwang.notifications.adapters import GATEWAY_SETTINGS, configured_channels, gateway_url
+from zhiwang.notifications.adapters import GATEWAY_SETTINGS, configured_channels, gateway_url, http_timeout
 from zhiwang.notifications.models import Channel
+from zhiwang.notifications.services import CLAIM_LEASE
 
 
 @register()
@@ -38,4 +39,16 @@ def check_notification_settings(app_configs: Any = None, **kwargs: Any) -> list[
             problems.append(
                 Error(f"{url_setting} must be an http:// or https:// URL.", id="notifications.E002")
             )
+    try:
+        timeout = http_timeout()
+    except (TypeError, ValueError):
+        timeout = -1.0
+    if not 0 < timeout < CLAIM_LEASE.total_seconds() / 2:
+        problems.append(
+            Error(
+                "ZHIWANG_NOTIFY_HTTP_TIMEOUT must be a number of seconds above 0 and below "
+                f"{CLAIM_LEASE.total_seconds() / 2:.0f} (half the lease an attempt holds a message for).",
+                id="notifications.E003",
+            )
+        )
     return problems

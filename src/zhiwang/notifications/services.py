@@ -25,6 +25,7 @@ from zhiwang.common.origin import Origin
 from zhiwang.notifications.adapters import DeliveryError, adapter_for, enabled_channels
 from zhiwang.notifications.models import Channel, Notification, OutboxMessage, OutboxStatus
 from zhiwang.notifications.permissions import check_can_manage_outbox
+from zhiwang.notifications.tasks import deliver_outbox
 
 Actor = AbstractBaseUser | AnonymousUser | None
 logger = logging.getLogger("zhiwang.notifications")
@@ -123,8 +124,6 @@ def notify(
 
 
 def _schedule_delivery() -> None:
-    from zhiwang.notifications.tasks import deliver_outbox
-
     deliver_outbox.enqueue()
 
 

@@ -1,0 +1,146 @@
+"""Every KPI equals a direct count over the cases (recounted here one case at a time)."""
+
+from __future__ import annotations
+
+import random
+import statistics
+from datetime import datetime
+
+from tests.cases.conftest import ORIGIN, POINT, SHANGHAI, Place
+from zhiwang.cases import kpis, services
+from zhiwang.cases.models import Case, Extension, Status
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+def build_mix(place: Place, count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    for index in range(count):
+        place.clock.set(2026, 3, 2 + index % 5, 9 + index % 8, rng.randrange(60))
+        self_handled = rng.random() < 0.1
+        case = services.case_report(
+            actor=place.worker,
+            channel="grid_worker",
+            lon=POINT[0],
+            lat=POINT[1],
+            description=f"问题{index}",
+            category_code=rng.choice(["E0101", "E0102", "E0301"]),
+            self_handled=self_handled,
+            origin=ORIGIN,
+        ).case
+        if self_handled:
+            continue
+        fate = rng.random()
+        if fate < 0.1:
+            services.case_reject(actor=place.dispatcher, case_id=case.pk, reason="无效", origin=ORIGIN)
+            continue
+        if fate < 0.2:
+            continue
+        services.case_accept(actor=place.dispatcher, case_id=case.pk, origin=ORIGIN)
+        place.clock.now = place.clock.now.replace(minute=rng.randrange(60))
+        if rng.random() < 0.3:
+            place.clock.set(2026, 3, 9, 10, 0)  # dispatched late
+        services.case_dispatch(
+            actor=place.dispatcher, case_id=case.pk, department_id=place.urban.pk, origin=ORIGIN
+        )
+        if rng.random() < 0.15:
+            services.case_park(actor=place.town, case_id=case.pk, reason="挂账", origin=ORIGIN)
+            continue
+        services.case_sign(actor=place.handler, case_id=case.pk, origin=ORIGIN)
+        if rng.random() < 0.2:
+            services.case_request_extension(
+                actor=place.handler,
+                case_id=case.pk,
+                amount=2,
+                unit="working_days",
+                reason="协调",
+                origin=ORIGIN,
+            )
+            services.case_decide_extension(
+                actor=place.town, case_id=case.pk, approve=rng.random() < 0.7, origin=ORIGIN
+            )
+        if rng.random() < 0.25:
+            continue  # still in hand
+        place.clock.now = place.clock.now + (rng.random() * 6) * (at(2026, 3, 3) - at(2026, 3, 2))
+        services.case_handle(actor=place.handler, case_id=case.pk, result="处置", origin=ORIGIN)
+        if rng.random() < 0.2:
+            services.case_verify(
+                actor=place.worker, case_id=case.pk, passed=False, note="不合格", origin=ORIGIN
+            )
+            services.case_handle(actor=place.handler, case_id=case.pk, result="返工", origin=ORIGIN)
+        if rng.random() < 0.2:
+            continue
+        services.case_verify(actor=place.worker, case_id=case.pk, passed=True, origin=ORIGIN)
+        if rng.random() < 0.2:
+            continue
+        services.case_revisit(
+            actor=place.dispatcher, case_id=case.pk, rating=rng.randint(1, 5), origin=ORIGIN
+        )
+
+
+def recount(cases: list[Case], now: datetime) -> dict[str, object]:
+    def on_time(c: Case) -> bool:
+        return c.due_at is None or (c.handled_at is not None and c.handled_at <= c.due_at)
+
+    handled = [c for c in cases if c.handled_at is not None]
+    overdue_open = [
+        c
+        for c in cases
+        if c.handled_at is None
+        and c.due_at is not None
+        and c.due_at < now
+        and c.paused_since is None
+        and c.status not in (Status.REJECTED, Status.MERGED, Status.CLOSED, Status.PARKED)
+    ]
+    extended = {e.case_id for e in Extension.objects.filter(decision="approved")}
+    durations = [(c.handled_at - c.dispatched_at).total_seconds() / 3600 for c in handled if c.dispatched_at]
+    accepted = sum(1 for c in cases if c.accepted_at is not None)
+    self_handled = sum(1 for c in cases if c.self_handled)
+    return {
+        "reported": len(cases),
+        "valid": sum(1 for c in cases if c.status != Status.REJECTED),
+        "accepted": accepted,
+        "found": accepted + self_handled,
+        "dispatched": sum(1 for c in cases if c.dispatched_at),
+        "dispatched_on_time": sum(
+            1 for c in cases if c.dispatched_at and c.dispatched_at <= c.dispatch_due_at
+        ),
+        "handled": len(handled),
+        "handled_on_time": sum(1 for c in handled if on_time(c)),
+        "overdue_unhandled": len(overdue_open),
+        "due_to_close": len(handled) + len(overdue_open),
+        "closed": sum(1 for c in cases if c.status == Status.CLOSED),
+        "closed_on_time": sum(1 for c in cases if c.status == Status.CLOSED and on_time(c)),
+        "reworked": sum(1 for c in cases if c.rework_count > 0),
+        "extended": sum(1 for c in cases if c.pk in extended),
+        "parked": sum(1 for c in cases if c.status == Status.PARKED),
+        "overdue": sum(1 for c in handled if c.due_at and c.handled_at and c.handled_at > c.due_at)
+        + len(overdue_open),
+        "rated": sum(1 for c in cases if c.rating is not None),
+        "satisfied": sum(1 for c in cases if c.rating is not None and c.rating >= 3),
+        "median_handling_hours": round(statistics.median(durations), 3) if durations else None,
+    }
+
+
+def test_every_figure_equals_a_direct_count(place: Place) -> None:
+    build_mix(place, count=60, seed=11)
+    now = at(2026, 3, 12, 12, 0)
+    figures = kpis.compute(kpis.cohort(actor=place.city_commander), now=now).as_dict()
+    direct = recount(list(Case.objects.all()), now)
+    assert {key: figures[key] for key in direct} == direct
+    assert figures["handling_rate"] == round(direct["handled"] / direct["found"], 4)  # type: ignore[operator]
+    assert figures["closure_rate"] == round(direct["closed"] / direct["due_to_close"], 4)  # type: ignore[operator]
+    # A period and a subtree narrow the cohort the same way.
+    since, until = at(2026, 3, 3), at(2026, 3, 5)
+    narrowed = kpis.compute(
+        kpis.cohort(
+            actor=place.city_commander, since=since, until=until, within_path=place.city["441900003001"].path
+        ),
+        now=now,
+    ).as_dict()
+    expected = recount([c for c in Case.objects.all() if since <= c.reported_at < until], now)
+    assert {key: narrowed[key] for key in expected} == expected
+    # A town commander elsewhere sees none of it.
+    assert kpis.compute(kpis.cohort(actor=place.outsider_handler), now=now).reported == 0

@@ -1,0 +1,109 @@
+"""`zhiwang worker`: periodic jobs and queued tasks in one process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from django_tasks import task
+from django_tasks_db.models import DBTaskResult
+
+from zhiwang.accounts.models import User
+from zhiwang.common import periodic
+from zhiwang.notifications.models import Notification, OutboxMessage, OutboxStatus
+from zhiwang.notifications.services import notify
+
+# The worker runs tasks and jobs on its own connections: the data must really be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+calls: list[str] = []
+
+
+@task()
+def shout(word: str) -> str:
+    calls.append(f"task:{word}")
+    return word.upper()
+
+
+def tick() -> None:
+    calls.append("job:tick")
+
+
+def broken() -> None:
+    calls.append("job:broken")
+    raise RuntimeError("this job always fails")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calls() -> Iterator[None]:
+    calls.clear()
+    yield
+    for name in ("tests.tick", "tests.broken", "tests.stop"):
+        periodic.unregister(name)
+
+
+def test_worker_once_runs_the_periodic_jobs_and_the_queued_tasks(make_user: Callable[..., User]) -> None:
+    periodic.register("tests.tick", every_seconds=3600)(tick)
+    shout.enqueue("hello")
+    with transaction.atomic():
+        notify(recipients=[make_user()], subject="案件超期", body="案件 DG-3 已超期，已升级。")
+    assert DBTaskResult.objects.count() == 2  # ours, and the delivery task enqueued on commit
+
+    out = StringIO()
+    call_command("worker", "--once", stdout=out)
+
+    assert calls == ["job:tick", "task:hello"]
+    assert "notifications.deliver_due" in {job.name for job in periodic.jobs()}  # discovered
+    results = {r.task_path.rsplit(".", 1)[1]: r for r in DBTaskResult.objects.all()}
+    assert {name: r.status for name, r in results.items()} == {
+        "shout": "SUCCESSFUL",
+        "deliver_outbox": "SUCCESSFUL",
+    }
+    assert results["shout"].return_value == "HELLO"
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxStatus.SENT}
+    assert Notification.objects.count() == 1
+    assert "and 2 task(s)" in out.getvalue()
+
+
+def test_a_failing_job_is_logged_and_the_rest_still_runs(caplog: pytest.LogCaptureFixture) -> None:
+    periodic.register("tests.broken", every_seconds=60)(broken)
+    periodic.register("tests.tick", every_seconds=60)(tick)
+    shout.enqueue("still")
+    with pytest.raises(CommandError, match=r"tests\.broken"):
+        call_command("worker", "--once", stdout=StringIO())
+    assert calls == ["job:broken", "job:tick", "task:still"]
+    assert "Periodic job tests.broken failed" in caplog.text and "this job always fails" in caplog.text
+
+
+def test_the_worker_stops_cleanly_on_sigterm() -> None:
+    """Runs the real loop (tasks in a thread, beat here) until a job sends the process SIGTERM."""
+    shout.enqueue("before-stop")
+    term_handler = signal.getsignal(signal.SIGTERM)
+
+    def stop_when_done() -> None:
+        calls.append("job:stop")
+        if DBTaskResult.objects.filter(status="SUCCESSFUL").exists():
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    periodic.register("tests.stop", every_seconds=1)(stop_when_done)
+
+    # Should the worker not stop, a double SIGTERM forces it out (and the test fails).
+    def force_stop() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    watchdog = threading.Timer(30, force_stop)
+    watchdog.start()
+    try:
+        call_command("worker", "--interval", "0.05", stdout=StringIO())
+    finally:
+        watchdog.cancel()
+    assert "task:before-stop" in calls and "job:stop" in calls
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert signal.getsignal(signal.SIGTERM) == term_handler  # the previous handlers are back
