@@ -98,17 +98,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--reuse", action="store_true", help="keep the database of the last run")
     parser.add_argument("--json", dest="json_path", default=str(ROOT / "benchmarks/results/intake.json"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         run(["apt-get", "install", "-y", "-qq", "wrk"])
     run(["scripts/ensure-postgres", "postgres"])
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB], check=True)
-    run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB])
     env = {**os.environ, "DATABASE_URL": URL, "ZHIWANG_LOG_LEVEL": "WARNING"}
-    print("==> migrating and building the demo city", flush=True)
-    run([str(VENV / "zhiwang"), "migrate", "-v", "0"], env)
-    run([str(VENV / "zhiwang"), "generate-demo-city", "--scale", str(args.scale)], env)
+    if not args.reuse:
+        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", DB], check=True)
+        run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB])
+        print("==> migrating and building the demo city", flush=True)
+        run([str(VENV / "zhiwang"), "migrate", "-v", "0"], env)
+        run([str(VENV / "zhiwang"), "generate-demo-city", "--scale", str(args.scale)], env)
     token = run([str(VENV / "zhiwang"), "create-token", "city", "intake-benchmark"], env, capture=True)
     key = token.strip().splitlines()[-1]
     category = django_eval(

@@ -15,6 +15,7 @@ from zhiwang.common.origin import Origin
 from zhiwang.grids import locate
 from zhiwang.grids.models import GridNode
 from zhiwang.grids.services import grid_import_geojson
+from zhiwang.workcalendar import selectors as calendar_cache
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -63,6 +64,7 @@ def _fast_hashing_and_fresh_index(settings: Any) -> None:
     # Argon2 is the production hasher (tested on its own); tests hash many passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     locate.clear_cache()
+    calendar_cache.clear_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from zhiwang.accounts.models import Role, RoleAssignment, User
+from zhiwang.cases.models import Case
 from zhiwang.demo.city import DEMO_PASSWORD, build_demo_city
 from zhiwang.demo.plan import plan_city
 from zhiwang.grids import locate
@@ -43,6 +44,10 @@ def test_demo_city_is_valid_and_staffed() -> None:
     workers = RoleAssignment.objects.filter(role=Role.GRID_WORKER).count()
     assert workers + city.unstaffed == city.grids and city.unstaffed >= 1
     assert {login.role for login in city.logins} == set(Role.values)
+    # Sample cases in several states, each with its timeline.
+    statuses = set(Case.objects.values_list("status", flat=True))
+    assert Case.objects.count() >= 20 and {"reported", "closed"} <= statuses and len(statuses) >= 5
+    assert not Case.objects.filter(events__isnull=True).exists()
     client = Client()
     response = client.post("/accounts/login/", {"username": "worker", "password": DEMO_PASSWORD})
     assert response.status_code == 302

@@ -14,6 +14,7 @@ from zhiwang.accounts.models import Role, User
 from zhiwang.common.errors import PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.grids.models import GridNode
+from zhiwang.workcalendar import selectors
 from zhiwang.workcalendar.models import CalendarDay, CalendarYear
 from zhiwang.workcalendar.selectors import calendar_year, working_calendar
 from zhiwang.workcalendar.services import calendar_publish_year
@@ -99,7 +100,20 @@ def test_a_2027_deadline_falls_back_then_moves_when_the_year_is_published(
     assert calendar.working_seconds(start, at(2027, 2, 15, 10)) == 2 * 27_000
 
 
-def test_the_calendar_is_cached_until_it_changes() -> None:
+def test_an_edit_elsewhere_is_noticed_after_the_recheck_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = working_calendar()
+    row = CalendarDay.objects.get(day=date(2026, 10, 7))
+    row.is_workday = True  # as another process would, behind this one's services
+    row.save()
+    assert working_calendar() is first  # within the interval: no query, the cached calendar
+    monkeypatch.setattr(selectors, "RECHECK_SECONDS", 0.0)
+    assert working_calendar().is_workday(date(2026, 10, 7))
+
+
+def test_the_calendar_is_cached_until_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selectors, "RECHECK_SECONDS", 0.0)  # check the version on every call
     first = working_calendar()
     assert working_calendar() is first
     row = CalendarDay.objects.get(day=date(2026, 10, 8 - 1))

@@ -101,8 +101,17 @@ def assignment_active_q(prefix: str = "") -> Q:
 
 
 def active_assignments(user_id: int) -> Any:
-    return RoleAssignment.objects.filter(assignment_active_q(), user_id=user_id).select_related(
-        "grid", "department__jurisdiction"
+    # Polygons are large (a city outline has thousands of vertices) and rights need only paths.
+    return (
+        RoleAssignment.objects.filter(assignment_active_q(), user_id=user_id)
+        .select_related("grid", "department__jurisdiction")
+        .defer(
+            *(
+                f"{prefix}__{field}"
+                for prefix in ("grid", "department__jurisdiction")
+                for field in ("geometry", "properties")
+            )
+        )
     )
 
 

@@ -45,12 +45,18 @@ def _with_light(case: Case, calendar: WorkingCalendar | None = None) -> Case:
     return case
 
 
-def _detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
-    case = _with_light(selectors.case_get(actor=request.user, case_id=case_id))
+def _detail(request: HttpRequest, case_id: int, case: Case | None = None) -> dict[str, Any]:
+    """The case with its light, timeline, overlay grids and the actions this user may take now.
+
+    `case`, when given, is one the caller has just loaded or created for this user (no re-check).
+    """
+    if case is None:
+        case = selectors.case_get(actor=request.user, case_id=case_id)
+    _with_light(case)
     pending = Extension.objects.filter(case=case, decision=Extension.Decision.PENDING).exists()
     case.timeline = list(selectors.case_timeline(case))  # type: ignore[attr-defined]
     case.actions = allowed_actions(request.user, case, pending_extension=pending)  # type: ignore[attr-defined]
-    case.overlay_grids_codes = [g.code for g in case.overlay_grids.all()]  # type: ignore[attr-defined]
+    case.overlay_grids_codes = list(case.overlay_grids.values_list("code", flat=True))  # type: ignore[attr-defined]
     return case  # type: ignore[return-value]  # the schema reads attributes
 
 
@@ -74,7 +80,8 @@ def report_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         self_handled=payload.self_handled,
         origin=origin_from_request(request),
     )
-    return Status(201 if reported.created else 200, _detail(request, reported.case.pk))
+    case = reported.case if reported.created else None  # a replayed key re-checks the reader's right
+    return Status(201 if reported.created else 200, _detail(request, reported.case.pk, case))
 
 
 @router.get("", response=list[CaseOut], summary="Work queues")

@@ -23,6 +23,8 @@ from zhiwang.workcalendar.selectors import working_calendar
 
 Actor = AbstractBaseUser | AnonymousUser | None
 EARTH_RADIUS_M = 6_371_008.8
+# Related grids are loaded for their codes and paths, never for their polygons.
+GRID_SHAPES = ("grid__geometry", "grid__properties", "community__geometry", "community__properties")
 
 
 def visible_q(scope: Scope) -> Q:
@@ -41,6 +43,7 @@ def case_get(*, actor: Actor, case_id: int) -> Case:
     require_staff_role(actor)
     case = (
         Case.objects.select_related("category", "grid", "department", "community", "handler", "reporter")
+        .defer(*GRID_SHAPES)
         .filter(pk=case_id)
         .first()
     )
@@ -106,7 +109,11 @@ def case_list(
         cases = cases.filter(reported_at__lt=until)
     if light:
         cases = filter_by_light(cases, light, now or timezone.now())
-    return cases.select_related("category", "grid", "department", "community").order_by("-reported_at", "-id")
+    return (
+        cases.select_related("category", "grid", "department", "community")
+        .defer(*GRID_SHAPES)
+        .order_by("-reported_at", "-id")
+    )
 
 
 def filter_by_light(cases: QuerySet[Case], light: str, now: datetime) -> QuerySet[Case]:

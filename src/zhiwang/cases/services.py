@@ -94,6 +94,7 @@ def _lock(case_id: int) -> Case:
     case = (
         Case.objects.select_for_update(of=("self",))
         .select_related("category", "community", "grid")
+        .defer(*reads.GRID_SHAPES)
         .filter(pk=case_id)
         .first()
     )
@@ -195,7 +196,11 @@ def case_report(
             "Only a grid worker handles a problem on the spot, inside a grid.", code="bad_self_handle"
         )
     now = at or _now()
-    grid = GridNode.objects.filter(pk=location.grid_id).first() if location.grid_id else None
+    grid = (
+        GridNode.objects.only("pk", "code", "name", "path").filter(pk=location.grid_id).first()
+        if location.grid_id
+        else None
+    )
     try:
         with transaction.atomic():
             case = Case(
@@ -227,7 +232,10 @@ def case_report(
             case.number = f"{timezone.localtime(now):%Y%m%d}{case.pk:07d}"
             case.save(update_fields=["number"])
             if location.overlay_ids:
-                case.overlay_grids.set(location.overlay_ids)
+                Case.overlay_grids.through.objects.bulk_create(
+                    Case.overlay_grids.through(case_id=case.pk, gridnode_id=grid_id)
+                    for grid_id in location.overlay_ids
+                )
             _event(
                 case, "report", actor, before="", at=now, channel=channel, grid=grid.code if grid else None
             )

@@ -7,6 +7,7 @@ Indexes are built from the database once per process and rebuilt when the grid m
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,8 +42,21 @@ class Location:
     overlay_ids: tuple[int, ...]
 
 
+# Another process's grid change is noticed within this many seconds; this process's own changes
+# clear the cache on commit (see `grids.services`).
+RECHECK_SECONDS = 5.0
+_version: list[float] = [float("-inf"), 0]  # [checked at (monotonic), version]
+
+
 def _map_version() -> int:
-    return GridChange.objects.aggregate(latest=Max("id"))["latest"] or 0
+    now = time.monotonic()
+    with _lock:
+        if now - _version[0] < RECHECK_SECONDS:
+            return int(_version[1])
+    latest = GridChange.objects.aggregate(latest=Max("id"))["latest"] or 0
+    with _lock:
+        _version[0], _version[1] = now, latest
+    return int(latest)
 
 
 def _build(kind: str, at: datetime | None) -> GridIndex:
@@ -90,6 +104,7 @@ def grid_index(kind: str = "base", at: datetime | None = None) -> GridIndex:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _version[0], _version[1] = float("-inf"), 0
 
 
 def locate(

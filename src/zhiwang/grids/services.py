@@ -22,6 +22,7 @@ from zhiwang.accounts.permissions import check_admin_of, require_staff_role
 from zhiwang.audit.services import audit_record
 from zhiwang.common.errors import ValidationFailed
 from zhiwang.common.origin import Origin
+from zhiwang.grids import locate
 from zhiwang.grids.geojson import (
     FeatureIn,
     geometry_from_geojson,
@@ -154,6 +155,8 @@ def _record_change(
     )
     change.sources.set(sources)
     change.results.set(results)
+    locate.clear_cache()  # this connection sees the change at once
+    transaction.on_commit(locate.clear_cache)  # and so does every other thread, after commit
     audit_record(
         actor=actor,
         action=f"grid.{kind}",

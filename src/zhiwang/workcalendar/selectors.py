@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -74,12 +75,25 @@ def _build(office_hours: OfficeHours) -> WorkingCalendar:
     )
 
 
+# Another process's change is noticed within this many seconds; this process's own changes clear
+# the cache on commit. Arrangements change once a year, deadlines are computed on every request.
+RECHECK_SECONDS = 5.0
+_last_check: list[float] = [float("-inf")]
+
+
 def working_calendar() -> WorkingCalendar:
     """The working calendar as the database has it now (cached per process)."""
     office_hours = office_hours_setting()
+    now = time.monotonic()
+    with _lock:
+        if _cache and now - _last_check[0] < RECHECK_SECONDS:
+            cached = next(iter(_cache.items()))
+            if cached[0][-2:] == (office_hours, settings.TIME_ZONE):
+                return cached[1]
     key = (*_calendar_version(), office_hours, settings.TIME_ZONE)
     with _lock:
         calendar = _cache.get(key)
+        _last_check[0] = now
     if calendar is not None:
         return calendar
     calendar = _build(office_hours)
@@ -92,6 +106,7 @@ def working_calendar() -> WorkingCalendar:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _last_check[0] = float("-inf")
 
 
 @dataclass(frozen=True)

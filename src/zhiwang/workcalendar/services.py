@@ -188,7 +188,8 @@ def calendar_publish_year(
                     "replaced": replaced,
                 },
             )
-            transaction.on_commit(clear_cache)
+            clear_cache()  # this connection sees the change at once
+            transaction.on_commit(clear_cache)  # and so does every other thread, after commit
     except IntegrityError as exc:
         raise Conflict(
             f"The calendar of {year} was changed at the same moment; try again.", code="calendar_conflict"
@@ -226,7 +227,8 @@ def calendar_seed(*, actor: Actor = None, origin: Origin, years: Sequence[int] |
                     details=details,
                     actor_label="" if actor is not None else "system",
                 )
-                transaction.on_commit(clear_cache)
+                clear_cache()  # this connection sees the change at once
+                transaction.on_commit(clear_cache)  # and so does every other thread, after commit
     except ValueError as exc:
         raise ValidationFailed(str(exc), code="bad_year") from exc
     return counts
