@@ -60,9 +60,10 @@ def city_features() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing_and_fresh_index(settings: Any) -> None:
+def _fast_hashing_and_fresh_index(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
     # Argon2 is the production hasher (tested on its own); tests hash many passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = str(tmp_path_factory.getbasetemp() / "media")
     locate.clear_cache()
     calendar_cache.clear_cache()
 

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.conftest import feature, square
 from zhiwang.accounts.models import ApiToken, Department, Role, RoleAssignment, User
 from zhiwang.api import api
-from zhiwang.cases.models import Case, Whistle, WhistleSummon
+from zhiwang.cases.models import Case, CasePhoto, Whistle, WhistleSummon
 from zhiwang.cases.services import case_report
 from zhiwang.common.origin import Origin
 from zhiwang.grids.models import GridNode
@@ -50,6 +52,8 @@ ROLES = [
     Role.LEADER,
     Role.ADMINISTRATOR,
 ]
+MULTIPART = "__multipart__"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 STAFF_READERS = {
     Role.COMMUNITY_DISPATCHER,
     Role.TOWN_COMMANDER,
@@ -72,6 +76,7 @@ class World:
     cases: dict[str, Case]  # "True"/"False": a reported case inside/outside; "True2"/"False2": another one
     whistles: dict[str, Whistle]
     notification: Notification
+    photos: dict[str, CasePhoto]
 
     def side(self, inside: bool) -> dict[str, Any]:
         return INSIDE if inside else OUTSIDE
@@ -363,6 +368,26 @@ ENDPOINTS = [
         state_ok=False,
     ),
     Endpoint("GET", "kpis", "any", lambda w, i: ("/api/v1/kpis", None)),
+    # photos: only the reporter adds one at report time; readers see them
+    Endpoint(
+        "POST",
+        "cases/{int:case_id}/photos",
+        "case",
+        lambda w, i: (
+            _case(w, i, "photos"),
+            {
+                MULTIPART: True,
+                "stage": "report",
+                "file": SimpleUploadedFile("p.png", PNG, content_type="image/png"),
+            },
+        ),
+    ),
+    Endpoint(
+        "GET",
+        "cases/{int:case_id}/photos/{int:photo_id}",
+        "read",
+        lambda w, i: (f"/api/v1/cases/{w.cases[str(i)].pk}/photos/{w.photos[str(i)].pk}", None),
+    ),
 ]
 
 
@@ -428,6 +453,12 @@ def world(city: dict[str, GridNode], make_user: Callable[..., User]) -> World:
         WhistleSummon.objects.create(whistle=whistle, department=department, respond_by=whistle.blown_at)
         whistles[str(inside)] = whistle
     notification = Notification.objects.create(recipient=targets["True"], title="t", body="b")
+    photos = {}
+    for key in ("True", "False"):
+        photo = CasePhoto(case=cases[key], stage="report")
+        photo.file.save(f"{key}.png", ContentFile(PNG), save=False)
+        photo.save()
+        photos[key] = photo
     return World(
         grids=city,
         departments=departments,
@@ -436,6 +467,7 @@ def world(city: dict[str, GridNode], make_user: Callable[..., User]) -> World:
         cases=cases,
         whistles=whistles,
         notification=notification,
+        photos=photos,
     )
 
 
@@ -505,7 +537,9 @@ def test_scope_matrix(
     client = api_client(actor)
     path, body = endpoint.call(world, inside)
     before_roles = RoleAssignment.objects.count()
-    if endpoint.method == "GET":
+    if body is not None and body.get(MULTIPART):
+        response = client.post(path, data={k: v for k, v in body.items() if k != MULTIPART})
+    elif endpoint.method == "GET":
         response = client.get(path)
     else:
         send = {"POST": client.post, "PUT": client.put, "PATCH": client.patch}[endpoint.method]

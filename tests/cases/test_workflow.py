@@ -357,3 +357,39 @@ def test_an_illegal_transition_answers_409_with_the_allowed_actions(
         "status": "accepted",
         "allowed": ["merge", "dispatch", "whistle"],
     }
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_photos_by_stage_and_who_may_add_them(
+    place: Place, api_client: Callable[[User | None], Client]
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def upload(user: User, case: Case, stage: str, content: bytes = PNG) -> int:
+        client = api_client(user)
+        photo = SimpleUploadedFile("x.png", content, content_type="image/png")
+        return client.post(
+            f"/api/v1/cases/{case.pk}/photos", data={"stage": stage, "file": photo}
+        ).status_code
+
+    case = report(place)
+    assert upload(place.worker, case, "report") == 201
+    assert upload(place.worker, case, "report", b"not an image") == 400
+    assert upload(place.other_worker, case, "report") == 403  # not the reporter
+    assert upload(place.worker, case, "after") == 403  # not the handler
+    services.case_accept(actor=place.dispatcher, case_id=case.pk, origin=ORIGIN)
+    services.case_dispatch(actor=place.dispatcher, case_id=case.pk, origin=ORIGIN)
+    services.case_sign(actor=place.handler, case_id=case.pk, origin=ORIGIN)
+    assert upload(place.handler, case, "before") == 201 and upload(place.handler, case, "after") == 201
+    assert upload(place.outsider_handler, case, "after") == 404
+    # A problem handled on the spot carries the grid worker's own before and after photos.
+    spot = report(place, self_handled=True, description="已扶正倒地的共享单车")
+    assert upload(place.worker, spot, "before") == 201 and upload(place.worker, spot, "after") == 201
+    detail = api_client(place.dispatcher).get(f"/api/v1/cases/{case.pk}").json()
+    assert [p["stage"] for p in detail["photos"]] == ["report", "before", "after"]
+    image = api_client(place.dispatcher).get(detail["photos"][0]["url"])
+    assert image.status_code == 200 and b"".join(image.streaming_content) == PNG  # type: ignore[attr-defined]
+    assert api_client(place.outsider_handler).get(detail["photos"][0]["url"]).status_code == 404
+    assert kinds(case).count("photo") == 3

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.utils import timezone
-from ninja import Router, Status
+from ninja import File, Form, Router, Status, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from zhiwang.accounts.permissions import require_staff_role
@@ -24,6 +24,7 @@ from zhiwang.cases.schemas import (
     HandleIn,
     MergeIn,
     NoteIn,
+    PhotoOut,
     ReasonIn,
     RevisitIn,
     VerifyIn,
@@ -57,6 +58,15 @@ def _detail(request: HttpRequest, case_id: int, case: Case | None = None) -> dic
     case.timeline = list(selectors.case_timeline(case))  # type: ignore[attr-defined]
     case.actions = allowed_actions(request.user, case, pending_extension=pending)  # type: ignore[attr-defined]
     case.overlay_grids_codes = list(case.overlay_grids.values_list("code", flat=True))  # type: ignore[attr-defined]
+    case.photo_list = [  # type: ignore[attr-defined]
+        {
+            "id": p.pk,
+            "stage": p.stage,
+            "uploaded_at": p.uploaded_at,
+            "url": f"/api/v1/cases/{case.pk}/photos/{p.pk}",
+        }
+        for p in case.photos.order_by("uploaded_at", "id")
+    ]
     return case  # type: ignore[return-value]  # the schema reads attributes
 
 
@@ -267,6 +277,27 @@ def supervise(request: HttpRequest, case_id: int, payload: ReasonIn) -> dict[str
         actor=request.user, case_id=case_id, note=payload.reason, origin=origin_from_request(request)
     )
     return _detail(request, case_id)
+
+
+@router.post("/{int:case_id}/photos", response={201: PhotoOut}, summary="Add a photo (multipart)")
+def add_photo(
+    request: HttpRequest, case_id: int, stage: Form[str], file: File[UploadedFile]
+) -> Status[dict[str, Any]]:
+    photo = services.case_add_photo(
+        actor=request.user,
+        case_id=case_id,
+        stage=stage,
+        content=file.read(),
+        origin=origin_from_request(request),
+    )
+    url = f"/api/v1/cases/{case_id}/photos/{photo.pk}"
+    return Status(201, {"id": photo.pk, "stage": photo.stage, "uploaded_at": photo.uploaded_at, "url": url})
+
+
+@router.get("/{int:case_id}/photos/{int:photo_id}", response={200: None}, summary="A photo's image")
+def get_photo(request: HttpRequest, case_id: int, photo_id: int) -> FileResponse:
+    photo = selectors.photo_get(actor=request.user, case_id=case_id, photo_id=photo_id)
+    return FileResponse(photo.file.open("rb"))
 
 
 @whistle_router.post("", response={201: WhistleOut}, summary="Blow a whistle (吹哨)")

@@ -60,6 +60,13 @@ class CaseOut(Schema):
     rating: int | None
 
 
+class PhotoOut(Schema):
+    id: int
+    stage: str
+    uploaded_at: datetime
+    url: str
+
+
 class CaseDetailOut(CaseOut):
     tracking_code: str
     reporter_name: str
@@ -70,6 +77,7 @@ class CaseDetailOut(CaseOut):
     merged_into_id: int | None
     overlay_grids: list[str] = Field(..., alias="overlay_grids_codes")
     timeline: list[EventOut]
+    photos: list[PhotoOut] = Field(..., alias="photo_list")
     actions: list[str]
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from zhiwang.accounts.models import Role, RoleAssignment, User
 from zhiwang.accounts.permissions import Scope, assignment_active_q, require_staff_role
 from zhiwang.cases import clock
-from zhiwang.cases.models import OPEN_STATUSES, Case, CaseEvent, Status
+from zhiwang.cases.models import OPEN_STATUSES, Case, CaseEvent, CasePhoto, Status
 from zhiwang.cases.permissions import relation
 from zhiwang.common.errors import NotFound
 from zhiwang.workcalendar.selectors import working_calendar
@@ -235,3 +235,12 @@ def duplicate_candidates(*, actor: Actor, case: Case, limit: int = 5) -> list[tu
         scored.append((other, round(score, 3)))
     scored.sort(key=lambda pair: (-pair[1], pair[0].pk))
     return scored[:limit]
+
+
+def photo_get(*, actor: Actor, case_id: int, photo_id: int) -> CasePhoto:
+    """A photo of a case the actor may read."""
+    case = case_get(actor=actor, case_id=case_id)
+    photo = CasePhoto.objects.filter(case=case, pk=photo_id).first()
+    if photo is None:
+        raise NotFound("No such photo.")
+    return photo

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from zhiwang.cases.models import (
     FINAL_STATUSES,
     Case,
     CaseEvent,
+    CasePhoto,
     Channel,
     Extension,
     Status,
@@ -696,3 +698,52 @@ def _notify_reporters(cases: list[Case], subject: str, body: str) -> None:
             object_type="cases.case",
             object_id=str(cases[0].pk),
         )
+
+
+# --- photos -----------------------------------------------------------------------------------
+
+PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+def _photo_kind(head: bytes) -> str | None:
+    for magic, extension in PHOTO_TYPES.items():
+        if head.startswith(magic) and (extension != "webp" or head[8:12] == b"WEBP"):
+            return extension
+    return None
+
+
+def case_add_photo(*, actor: Actor, case_id: int, stage: str, content: bytes, origin: Origin) -> CasePhoto:
+    """A photo at a stage: the reporter's at report, the handler's before and after handling (or the
+    grid worker's own, for a problem handled on the spot), the finder's at verification."""
+    if stage not in CasePhoto.Stage.values:
+        raise ValidationFailed(f"Unknown photo stage {stage!r}.", code="bad_stage")
+    if not content:
+        raise ValidationFailed("The photo is empty.", code="empty_photo")
+    if len(content) > MAX_PHOTO_BYTES:
+        raise ValidationFailed("A photo may be at most 10 MB.", code="photo_too_large")
+    extension = _photo_kind(content[:16])
+    if extension is None:
+        raise ValidationFailed("Send a JPEG, PNG or WebP photo.", code="bad_photo_type")
+    with transaction.atomic():
+        case = _lock(case_id)
+        rel = relation(actor, case)
+        if not rel.reader:
+            raise NotFound("No such case.")
+        own_report = case.reporter_id is not None and case.reporter_id == getattr(actor, "pk", None)
+        allowed = {
+            CasePhoto.Stage.REPORT: own_report and case.status in (Status.REPORTED, Status.ACCEPTED),
+            CasePhoto.Stage.BEFORE: (rel.handler and case.status == Status.SIGNED)
+            or (own_report and case.self_handled),
+            CasePhoto.Stage.AFTER: (rel.handler and case.status in (Status.SIGNED, Status.HANDLED))
+            or (own_report and case.self_handled),
+            CasePhoto.Stage.VERIFY: rel.finder and case.status in (Status.HANDLED, Status.REVISIT),
+        }[CasePhoto.Stage(stage)]
+        if not allowed:
+            raise PermissionDenied("You may not add a photo of this stage to this case now.")
+        photo = CasePhoto(case=case, stage=stage, uploaded_by=_user(actor))
+        photo.file.save(f"{case.number}-{stage}.{extension}", ContentFile(content), save=False)
+        photo.save()
+        _event(case, "photo", actor, before=case.status, stage=stage, photo=photo.pk)
+        _audit(case, "photo", actor, origin, stage=stage)
+    return photo
