@@ -12,8 +12,8 @@ from zhiwang.audit.services import audit_record
 from zhiwang.cases import clock
 from zhiwang.cases import selectors as reads
 from zhiwang.cases.models import OPEN_STATUSES, Case, CaseEvent, Light
+from zhiwang.cases.notices import tell
 from zhiwang.common.origin import Origin
-from zhiwang.notifications.services import notify
 from zhiwang.workcalendar.selectors import working_calendar
 
 LEVEL_NAMES = ["社区", "镇街", "市"]
@@ -46,13 +46,11 @@ def scan_deadlines(now: datetime | None = None, batch: int = 500) -> dict[str, i
                 to_status=case.status,
                 data={"due_at": case.due_at.isoformat() if case.due_at else None},
             )
-            notify(
-                recipients=reads.handlers_of(case),
-                subject="案件即将超期",
-                body=f"案件 {case.number} 将于 {timezone.localtime(case.due_at):%m-%d %H:%M} 到期。",
-                link=f"/console/cases/{case.pk}/",
-                object_type="cases.case",
-                object_id=str(case.pk),
+            tell(
+                reads.handlers_of(case),
+                case,
+                "案件即将超期",
+                f"案件 {case.number} 将于 {timezone.localtime(case.due_at):%m-%d %H:%M} 到期。",
             )
             warned += 1
     for case_id in running.filter(due_at__lt=now, escalation_level__lt=2).values_list("pk", flat=True)[
@@ -84,13 +82,11 @@ def scan_deadlines(now: datetime | None = None, batch: int = 500) -> dict[str, i
                 scope_path=case.grid_path,
                 details={"level": case.escalation_level},
             )
-            notify(
-                recipients=reads.commanders_at(case, case.escalation_level),
-                subject="超期案件升级",
-                body=f"案件 {case.number} 已超期，升级至{level}指挥中心。",
-                link=f"/console/cases/{case.pk}/",
-                object_type="cases.case",
-                object_id=str(case.pk),
+            tell(
+                reads.commanders_at(case, case.escalation_level),
+                case,
+                "超期案件升级",
+                f"案件 {case.number} 已超期，升级至{level}指挥中心。",
             )
             escalated += 1
     return {"warned": warned, "escalated": escalated}

@@ -31,6 +31,7 @@ from zhiwang.cases.models import (
     Status,
     Urgency,
 )
+from zhiwang.cases.notices import tell
 from zhiwang.cases.permissions import Relation, allowed_actions, relation
 from zhiwang.cases.routing import route
 from zhiwang.cases.workflow import SATISFIED_RATING, TRANSITIONS
@@ -393,13 +394,11 @@ def case_dispatch(
             due_at=case.due_at.isoformat() if case.due_at else None,
         )
         _audit(case, "dispatch", actor, origin, to=target, reason=reason)
-        notify(
-            recipients=reads.handlers_of(case),
-            subject="新派遣案件",
-            body=f"案件 {case.number}（{case.category.name}）已派遣给{target}，请签收处置。",
-            link=f"/console/cases/{case.pk}/",
-            object_type="cases.case",
-            object_id=str(case.pk),
+        tell(
+            reads.handlers_of(case),
+            case,
+            "新派遣案件",
+            f"案件 {case.number}（{case.category.name}）已派遣给{target}，请签收处置。",
         )
     return case
 
@@ -435,14 +434,7 @@ def case_return(*, actor: Actor, case_id: int, reason: str, origin: Origin) -> C
         case.save()
         _event(case, "return", actor, before=before, note=reason, by=returned_by)
         _audit(case, "return", actor, origin, reason=reason)
-        notify(
-            recipients=reads.dispatchers_of(case),
-            subject="案件退单",
-            body=f"案件 {case.number} 被退回：{reason}",
-            link=f"/console/cases/{case.pk}/",
-            object_type="cases.case",
-            object_id=str(case.pk),
-        )
+        tell(reads.dispatchers_of(case), case, "案件退单", f"案件 {case.number} 被退回：{reason}")
     return case
 
 
@@ -472,13 +464,11 @@ def case_request_extension(
         _event(case, "request_extension", actor, before=case.status, note=reason, amount=amount, unit=unit)
         _audit(case, "request_extension", actor, origin, amount=amount, unit=unit)
         unit_label = "个工作日" if unit == "working_days" else "个工作小时"
-        notify(
-            recipients=reads.dispatchers_of(case),
-            subject="延期申请",
-            body=f"案件 {case.number} 申请延期 {amount:g} {unit_label}：{reason}",
-            link=f"/console/cases/{case.pk}/",
-            object_type="cases.case",
-            object_id=str(case.pk),
+        tell(
+            reads.dispatchers_of(case),
+            case,
+            "延期申请",
+            f"案件 {case.number} 申请延期 {amount:g} {unit_label}：{reason}",
         )
     return extension
 
@@ -576,14 +566,7 @@ def case_handle(*, actor: Actor, case_id: int, result: str, origin: Origin) -> C
             on_time=not (case.due_at and case.handled_at > case.due_at),
         )
         _audit(case, "handle", actor, origin)
-        notify(
-            recipients=reads.finders_of(case),
-            subject="案件待核查",
-            body=f"案件 {case.number} 已处置，请到现场核查。",
-            link=f"/console/cases/{case.pk}/",
-            object_type="cases.case",
-            object_id=str(case.pk),
-        )
+        tell(reads.finders_of(case), case, "案件待核查", f"案件 {case.number} 已处置，请到现场核查。")
     return case
 
 
@@ -608,23 +591,9 @@ def case_verify(*, actor: Actor, case_id: int, passed: bool, origin: Origin, not
         _event(case, kind, actor, before=before, note=note)
         _audit(case, kind, actor, origin)
         if passed:
-            notify(
-                recipients=reads.dispatchers_of(case),
-                subject="案件待回访",
-                body=f"案件 {case.number} 核查通过，请回访。",
-                link=f"/console/cases/{case.pk}/",
-                object_type="cases.case",
-                object_id=str(case.pk),
-            )
+            tell(reads.dispatchers_of(case), case, "案件待回访", f"案件 {case.number} 核查通过，请回访。")
         else:
-            notify(
-                recipients=reads.handlers_of(case),
-                subject="案件返工",
-                body=f"案件 {case.number} 核查未通过：{note}",
-                link=f"/console/cases/{case.pk}/",
-                object_type="cases.case",
-                object_id=str(case.pk),
-            )
+            tell(reads.handlers_of(case), case, "案件返工", f"案件 {case.number} 核查未通过：{note}")
     return case
 
 
@@ -655,14 +624,7 @@ def case_revisit(*, actor: Actor, case_id: int, rating: int, origin: Origin, com
             merged = list(case.merged.all())
             _notify_reporters([case, *merged], "案件已办结", f"您反映的问题（案件 {case.number}）已办结。")
         else:
-            notify(
-                recipients=reads.handlers_of(case),
-                subject="案件重办",
-                body=f"案件 {case.number} 回访不满意，请重新处置。",
-                link=f"/console/cases/{case.pk}/",
-                object_type="cases.case",
-                object_id=str(case.pk),
-            )
+            tell(reads.handlers_of(case), case, "案件重办", f"案件 {case.number} 回访不满意，请重新处置。")
     return case
 
 
@@ -677,13 +639,11 @@ def case_supervise(*, actor: Actor, case_id: int, note: str, origin: Origin) -> 
         case.save(update_fields=["supervision_count", "updated_at"])
         _event(case, "supervise", actor, before=case.status, note=note)
         _audit(case, "supervise", actor, origin)
-        notify(
-            recipients=[*reads.handlers_of(case), *reads.dispatchers_of(case)],
-            subject="督办",
-            body=f"案件 {case.number} 被督办：{note}",
-            link=f"/console/cases/{case.pk}/",
-            object_type="cases.case",
-            object_id=str(case.pk),
+        tell(
+            [*reads.handlers_of(case), *reads.dispatchers_of(case)],
+            case,
+            "督办",
+            f"案件 {case.number} 被督办：{note}",
         )
     return case
 
