@@ -22,8 +22,8 @@ from django.test import Client
 from tests.conftest import feature, square
 from zhiwang.accounts.models import ApiToken, Department, Role, RoleAssignment, User
 from zhiwang.api import api
+from zhiwang.cases.intake import case_report
 from zhiwang.cases.models import Case, CasePhoto, Whistle, WhistleSummon
-from zhiwang.cases.services import case_report
 from zhiwang.common.origin import Origin
 from zhiwang.grids.models import GridNode
 from zhiwang.notifications.models import Notification

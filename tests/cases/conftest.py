@@ -129,9 +129,9 @@ def place(
         code="HM-URBAN", name="虎门综合执法队", kind="urban", jurisdiction=city["441900101"]
     )
     clock = Clock(datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI))  # a Monday
-    from zhiwang.cases import services
+    from zhiwang.cases import steps
 
-    monkeypatch.setattr(services, "_now", clock)
+    monkeypatch.setattr(steps, "now", clock)
     return Place(
         city=city,
         urban=urban,

@@ -10,7 +10,7 @@ from django.db import connection
 
 from tests.cases.conftest import ORIGIN, POINT, Place
 from zhiwang.accounts.models import Role, User
-from zhiwang.cases import services
+from zhiwang.cases import intake, services
 from zhiwang.cases.models import CaseEvent, Status
 from zhiwang.common.errors import Conflict
 
@@ -19,7 +19,7 @@ from zhiwang.common.errors import Conflict
 def test_two_simultaneous_transitions_give_one_success_one_conflict_one_entry(
     place: Place, make_user: Callable[..., User]
 ) -> None:
-    case = services.case_report(
+    case = intake.case_report(
         actor=place.worker,
         channel="grid_worker",
         lon=POINT[0],

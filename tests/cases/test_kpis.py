@@ -7,7 +7,7 @@ import statistics
 from datetime import datetime
 
 from tests.cases.conftest import ORIGIN, POINT, SHANGHAI, Place
-from zhiwang.cases import kpis, services
+from zhiwang.cases import intake, kpis, services
 from zhiwang.cases.models import Case, Extension, Status
 
 
@@ -20,7 +20,7 @@ def build_mix(place: Place, count: int, seed: int) -> None:
     for index in range(count):
         place.clock.set(2026, 3, 2 + index % 5, 9 + index % 8, rng.randrange(60))
         self_handled = rng.random() < 0.1
-        case = services.case_report(
+        case = intake.case_report(
             actor=place.worker,
             channel="grid_worker",
             lon=POINT[0],

@@ -12,7 +12,7 @@ from django.test import Client
 from tests.cases.conftest import ORIGIN, POINT, SHANGHAI, Place
 from zhiwang.accounts.models import User
 from zhiwang.audit.models import AuditEntry
-from zhiwang.cases import clock, escalation, services, whistles
+from zhiwang.cases import clock, escalation, intake, services, whistles
 from zhiwang.cases.models import Case, Light, Status
 from zhiwang.cases.permissions import allowed_actions
 from zhiwang.cases.selectors import duplicate_candidates
@@ -29,7 +29,7 @@ def report(place: Place, actor: User | None = None, **kwargs: object) -> Case:
         "category_code": "E0101",
     }
     fields.update(kwargs)
-    return services.case_report(actor=actor or place.worker, origin=ORIGIN, **fields).case  # type: ignore[arg-type]
+    return intake.case_report(actor=actor or place.worker, origin=ORIGIN, **fields).case  # type: ignore[arg-type]
 
 
 def kinds(case: Case) -> list[str]:
@@ -41,7 +41,7 @@ def at(*args: int) -> datetime:
 
 
 def test_report_is_idempotent_and_located(place: Place) -> None:
-    first = services.case_report(
+    first = intake.case_report(
         actor=place.worker,
         channel="grid_worker",
         lon=POINT[0],
@@ -50,7 +50,7 @@ def test_report_is_idempotent_and_located(place: Place) -> None:
         idempotency_key="phone-1-0001",
         origin=ORIGIN,
     )
-    again = services.case_report(
+    again = intake.case_report(
         actor=place.worker,
         channel="grid_worker",
         lon=POINT[0],

@@ -9,7 +9,7 @@ from ninja import File, Form, Router, Status, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from zhiwang.accounts.permissions import require_staff_role
-from zhiwang.cases import clock, kpis, selectors, services, whistles
+from zhiwang.cases import clock, intake, kpis, photos, selectors, services, whistles
 from zhiwang.cases.models import Case, Extension, Whistle
 from zhiwang.cases.permissions import allowed_actions
 from zhiwang.cases.schemas import (
@@ -72,7 +72,7 @@ def _detail(request: HttpRequest, case_id: int, case: Case | None = None) -> dic
 
 @router.post("", response={200: CaseDetailOut, 201: CaseDetailOut}, summary="Report a case")
 def report_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]:
-    reported = services.case_report(
+    reported = intake.case_report(
         actor=request.user,
         channel=payload.channel,
         lon=payload.lon,
@@ -283,7 +283,7 @@ def supervise(request: HttpRequest, case_id: int, payload: ReasonIn) -> dict[str
 def add_photo(
     request: HttpRequest, case_id: int, stage: Form[str], file: File[UploadedFile]
 ) -> Status[dict[str, Any]]:
-    photo = services.case_add_photo(
+    photo = photos.case_add_photo(
         actor=request.user,
         case_id=case_id,
         stage=stage,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.db.models import Q
 
 from zhiwang.accounts.models import Role, RoleAssignment, User
-from zhiwang.cases import services
+from zhiwang.cases import intake, services
 from zhiwang.cases.models import Case
 from zhiwang.common.errors import ApplicationError
 from zhiwang.common.origin import Origin
@@ -74,7 +74,7 @@ def generate_demo_cases(*, count: int, seed: int, progress: Callable[[str], None
         target = rng.choices(targets, weights=shares)[0]
         description = DESCRIPTIONS.get(category.name, f"发现{category.name}问题，请处理")
         try:
-            case = services.case_report(
+            case = intake.case_report(
                 actor=assignment.user,
                 channel="grid_worker",
                 lon=grid.label_lon,
