@@ -13,8 +13,8 @@ from django.test import Client
 from zhiwang.accounts.models import Department, Role, RoleAssignment, User, WorkerKind
 from zhiwang.common.origin import Origin
 from zhiwang.grids import locate
+from zhiwang.grids.importing import grid_import_geojson
 from zhiwang.grids.models import GridNode
-from zhiwang.grids.services import grid_import_geojson
 from zhiwang.workcalendar import selectors as calendar_cache
 
 PASSWORD = "correct-horse-battery-staple"

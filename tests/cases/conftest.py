@@ -13,8 +13,8 @@ import pytest
 from tests.conftest import feature, square
 from zhiwang.accounts.models import Department, Role, User
 from zhiwang.common.origin import Origin
+from zhiwang.grids.importing import grid_import_geojson
 from zhiwang.grids.models import GridNode
-from zhiwang.grids.services import grid_import_geojson
 from zhiwang.taxonomy.models import Category
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -15,9 +15,10 @@ from zhiwang.common.errors import PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.grids import locate
 from zhiwang.grids.coords import gcj02_from_wgs84
+from zhiwang.grids.importing import grid_import_geojson
 from zhiwang.grids.models import GridChange, GridNode, GridShape
 from zhiwang.grids.selectors import grid_export
-from zhiwang.grids.services import NewGrid, grid_import_geojson, grid_merge, grid_redraw, grid_split
+from zhiwang.grids.services import NewGrid, grid_merge, grid_redraw, grid_split
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLI = Origin.cli()

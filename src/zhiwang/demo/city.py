@@ -24,8 +24,8 @@ from zhiwang.demo.cases import generate_demo_cases
 from zhiwang.demo.geometry import Cell, build_tree, iter_cells
 from zhiwang.demo.plan import plan_city
 from zhiwang.grids.geojson import geometry_to_geojson
+from zhiwang.grids.importing import grid_import_geojson
 from zhiwang.grids.models import GridNode
-from zhiwang.grids.services import grid_import_geojson
 from zhiwang.taxonomy.services import load_default_categories
 from zhiwang.workcalendar.services import calendar_seed
 

@@ -9,8 +9,8 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from zhiwang.accounts.permissions import require_staff_role
 from zhiwang.common.origin import origin_from_request
+from zhiwang.grids import importing, selectors, services
 from zhiwang.grids import locate as locating
-from zhiwang.grids import selectors, services
 from zhiwang.grids.models import GridNode
 from zhiwang.grids.schemas import (
     GridDetailOut,
@@ -56,8 +56,8 @@ def import_grids(
     data: Body[dict[str, Any]],
     effective_at: datetime | None = None,
     reason: str = "",
-) -> services.ImportResult:
-    return services.grid_import_geojson(
+) -> importing.ImportResult:
+    return importing.grid_import_geojson(
         actor=request.user,
         data=data,
         origin=origin_from_request(request),

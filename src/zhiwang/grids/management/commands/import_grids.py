@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from zhiwang.accounts.models import User
 from zhiwang.common.errors import ApplicationError
 from zhiwang.common.origin import Origin
-from zhiwang.grids.services import grid_import_geojson
+from zhiwang.grids.importing import grid_import_geojson
 
 
 class Command(BaseCommand):
