@@ -125,7 +125,7 @@ class InAppAdapter:
 
 
 class ConsoleAdapter:
-    """Writes one line per message to the log and to standard output: the demo's SMS."""
+    """Writes one line per message to standard output (and the debug log): the demo's SMS."""
 
     channel = Channel.CONSOLE.value
 
@@ -138,7 +138,7 @@ class ConsoleAdapter:
         if message.link:
             parts.append(message.link)
         line = " | ".join(part.replace("\n", " ") for part in parts)
-        console_logger.info("%s", line)
+        console_logger.debug("%s", line)  # stdout already shows it; the log keeps it at debug level
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 

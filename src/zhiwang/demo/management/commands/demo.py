@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import atexit
+import os
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -23,11 +27,19 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2018)
         parser.add_argument("--addr", default="127.0.0.1:8000", help="address to serve on")
         parser.add_argument("--no-serve", action="store_true", help="build the city and stop")
+        parser.add_argument("--no-worker", action="store_true", help="do not start the background worker")
         parser.add_argument(
             "--second-factor",
             action="store_true",
             help="require TOTP for administrators and commanders, as in production",
         )
+
+    def _start_worker(self) -> subprocess.Popen[bytes]:
+        """`zhiwang worker` beside the server: deadline warnings, escalations, notification delivery."""
+        worker = subprocess.Popen([sys.executable, "-m", "zhiwang.cli", "worker"], env=os.environ.copy())
+        atexit.register(worker.terminate)
+        self.stdout.write(f"Background worker started (pid {worker.pid}): deadlines and notifications.")
+        return worker
 
     def handle(
         self,
@@ -52,5 +64,7 @@ class Command(BaseCommand):
         if not second_factor:
             # The demo's logins work without an authenticator app; production keeps TOTP on.
             settings.ZHIWANG_TOTP_REQUIRED = False
+        if not options.get("no_worker"):
+            self._start_worker()
         self.stdout.write(self.style.SUCCESS(f"Serving the demo city on http://{addr}/ (Ctrl+C stops)"))
         call_command("runserver", addr, use_reloader=False, use_threading=True)
