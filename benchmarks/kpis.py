@@ -275,14 +275,14 @@ def time_django(runs: int) -> tuple[list[float], dict[str, object]]:
     from django.utils import timezone
 
     from zhiwang.accounts.models import User
-    from zhiwang.cases import kpis
+    from zhiwang.cases import kpis, selectors
 
     actor = User.objects.get(username="city")
     now = timezone.now()
     timings, result = [], {}
     for _ in range(runs):
         t0 = time.perf_counter()
-        result = kpis.compute(kpis.cohort(actor=actor), now=now).as_dict()
+        result = kpis.compute(selectors.case_cohort(actor=actor), now=now).as_dict()
         timings.append((time.perf_counter() - t0) * 1000)
     return timings, result
 

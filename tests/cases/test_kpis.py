@@ -7,7 +7,7 @@ import statistics
 from datetime import datetime
 
 from tests.cases.conftest import ORIGIN, POINT, SHANGHAI, Place
-from zhiwang.cases import intake, kpis, services
+from zhiwang.cases import intake, kpis, selectors, services
 from zhiwang.cases.models import Case, Extension, Status
 
 
@@ -127,7 +127,7 @@ def recount(cases: list[Case], now: datetime) -> dict[str, object]:
 def test_every_figure_equals_a_direct_count(place: Place) -> None:
     build_mix(place, count=60, seed=11)
     now = at(2026, 3, 12, 12, 0)
-    figures = kpis.compute(kpis.cohort(actor=place.city_commander), now=now).as_dict()
+    figures = kpis.compute(selectors.case_cohort(actor=place.city_commander), now=now).as_dict()
     direct = recount(list(Case.objects.all()), now)
     assert {key: figures[key] for key in direct} == direct
     assert figures["handling_rate"] == round(direct["handled"] / direct["found"], 4)  # type: ignore[operator]
@@ -135,7 +135,7 @@ def test_every_figure_equals_a_direct_count(place: Place) -> None:
     # A period and a subtree narrow the cohort the same way.
     since, until = at(2026, 3, 3), at(2026, 3, 5)
     narrowed = kpis.compute(
-        kpis.cohort(
+        selectors.case_cohort(
             actor=place.city_commander, since=since, until=until, within_path=place.city["441900003001"].path
         ),
         now=now,
@@ -143,4 +143,4 @@ def test_every_figure_equals_a_direct_count(place: Place) -> None:
     expected = recount([c for c in Case.objects.all() if since <= c.reported_at < until], now)
     assert {key: narrowed[key] for key in expected} == expected
     # A town commander elsewhere sees none of it.
-    assert kpis.compute(kpis.cohort(actor=place.outsider_handler), now=now).reported == 0
+    assert kpis.compute(selectors.case_cohort(actor=place.outsider_handler), now=now).reported == 0

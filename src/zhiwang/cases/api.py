@@ -340,7 +340,7 @@ def get_kpis(
 ) -> dict[str, Any]:
     require_staff_role(request.user)
     within_path = grid_get(actor=request.user, grid_id=node).path if node is not None else None
-    cases = kpis.cohort(
+    cases = selectors.case_cohort(
         actor=request.user,
         since=since,
         until=until,

@@ -1,8 +1,8 @@
 """Performance figures for any grid node, department, grid worker and period (GB/T 30428.4 practice).
 
-The cohort is the cases reported in the period within the reader's scope (and the chosen node,
-department or reporter). Every figure is a count over those cases, computed in the database with
-conditional aggregates; `docs/kpis.md` gives each formula.
+The cohort (`selectors.case_cohort`) is the cases reported in the period within the reader's
+scope (and the chosen node, department or reporter). Every figure is a count over those cases,
+computed in the database with conditional aggregates; `docs/kpis.md` gives each formula.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from zhiwang.accounts.permissions import require_staff_role
 from zhiwang.cases.models import Case, Extension, Status
-from zhiwang.cases.selectors import visible_q
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -77,30 +75,6 @@ class Kpis:
 
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def cohort(
-    *,
-    actor: Actor,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    within_path: str | None = None,
-    department_id: int | None = None,
-    reporter_id: int | None = None,
-) -> QuerySet[Case]:
-    scope = require_staff_role(actor)
-    cases = Case.objects.filter(visible_q(scope))
-    if since:
-        cases = cases.filter(reported_at__gte=since)
-    if until:
-        cases = cases.filter(reported_at__lt=until)
-    if within_path:
-        cases = cases.filter(grid_path__startswith=within_path)
-    if department_id is not None:
-        cases = cases.filter(department_id=department_id)
-    if reporter_id is not None:
-        cases = cases.filter(reporter_id=reporter_id)
-    return cases
 
 
 class MedianHours(Aggregate):

@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from zhiwang.accounts.models import Department
 from zhiwang.cases.models import Case, RoutingRule
-from zhiwang.grids.models import GridNode
+from zhiwang.grids.models import GridNode, path_ids, path_prefixes
 
 
 @dataclass(frozen=True)
@@ -25,15 +25,10 @@ class Route:
     reason: str
 
 
-def _ancestors_paths(path: str) -> list[str]:
-    parts = [p for p in path.strip("/").split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def route(case: Case) -> Route | None:
     if not case.grid_path:
         return None
-    ancestors = _ancestors_paths(case.grid_path)
+    ancestors = path_prefixes(case.grid_path)
     category = case.category
     rules = (
         RoutingRule.objects.filter(is_active=True, grid__path__in=ancestors, department__is_active=True)
@@ -59,9 +54,7 @@ def route(case: Case) -> Route | None:
         if overlay is not None:
             return Route(overlay, None, f"overlay grid of layer {category.overlay_layer}")
     if category.handled_by_community and case.grid is not None:
-        community = GridNode.objects.filter(
-            pk__in=[int(p) for p in case.grid_path.strip("/").split("/")], level="community"
-        ).first()
+        community = GridNode.objects.filter(pk__in=path_ids(case.grid_path), level="community").first()
         if community is not None:
             return Route(None, community, "handled by the community")
     departments = list(

@@ -19,6 +19,7 @@ from zhiwang.cases import clock
 from zhiwang.cases.models import OPEN_STATUSES, Case, CaseEvent, CasePhoto, Status
 from zhiwang.cases.permissions import relation
 from zhiwang.common.errors import NotFound
+from zhiwang.grids.models import path_prefixes
 from zhiwang.workcalendar.selectors import working_calendar
 
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -68,6 +69,32 @@ QUEUES = {
 }
 
 
+def case_cohort(
+    *,
+    actor: Actor,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    within_path: str | None = None,
+    department_id: int | None = None,
+    reporter_id: int | None = None,
+) -> QuerySet[Case]:
+    """The cases the reader may see, reported in [since, until), in a subtree, of a department or
+    reporter: the base of the work queues and of the KPIs."""
+    scope = require_staff_role(actor)
+    cases = Case.objects.filter(visible_q(scope))
+    if since:
+        cases = cases.filter(reported_at__gte=since)
+    if until:
+        cases = cases.filter(reported_at__lt=until)
+    if within_path:
+        cases = cases.filter(grid_path__startswith=within_path)
+    if department_id is not None:
+        cases = cases.filter(department_id=department_id)
+    if reporter_id is not None:
+        cases = cases.filter(reporter_id=reporter_id)
+    return cases
+
+
 def case_list(
     *,
     actor: Actor,
@@ -81,8 +108,7 @@ def case_list(
     until: datetime | None = None,
     now: datetime | None = None,
 ) -> QuerySet[Case]:
-    scope = require_staff_role(actor)
-    cases = Case.objects.filter(visible_q(scope))
+    cases = case_cohort(actor=actor, since=since, until=until, within_path=within_path)
     if queue:
         if queue == "overdue":
             cases = cases.filter(
@@ -99,14 +125,8 @@ def case_list(
         cases = cases.filter(status=status)
     if category:
         cases = cases.filter(Q(category__code=category) | Q(category__parent__code=category))
-    if within_path:
-        cases = cases.filter(grid_path__startswith=within_path)
     if channel:
         cases = cases.filter(channel=channel)
-    if since:
-        cases = cases.filter(reported_at__gte=since)
-    if until:
-        cases = cases.filter(reported_at__lt=until)
     if light:
         cases = filter_by_light(cases, light, now or timezone.now())
     return (
@@ -149,7 +169,7 @@ def filter_by_light(cases: QuerySet[Case], light: str, now: datetime) -> QuerySe
 # --- who hears about a case -------------------------------------------------------------------
 
 
-def _users_with(role: str, paths: Iterable[str] = (), department_id: int | None = None) -> list[User]:
+def users_with(role: str, paths: Iterable[str] = (), department_id: int | None = None) -> list[User]:
     assignments = RoleAssignment.objects.filter(assignment_active_q(), role=role)
     if department_id is not None:
         assignments = assignments.filter(department_id=department_id)
@@ -158,37 +178,29 @@ def _users_with(role: str, paths: Iterable[str] = (), department_id: int | None 
     return list(User.objects.filter(is_active=True, pk__in=assignments.values("user_id")).order_by("pk"))
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    parts = [p for p in path.strip("/").split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def handlers_of(case: Case) -> list[User]:
     if case.department_id is not None:
-        return _users_with(Role.DEPARTMENT_HANDLER, department_id=case.department_id)
+        return users_with(Role.DEPARTMENT_HANDLER, department_id=case.department_id)
     if case.community is not None:
-        return _users_with(Role.COMMUNITY_DISPATCHER, [case.community.path])
+        return users_with(Role.COMMUNITY_DISPATCHER, [case.community.path])
     return []
 
 
 def dispatchers_of(case: Case) -> list[User]:
     """The dispatch level the case has reached: community, then town, then city commanders."""
-    paths = _ancestor_paths(case.grid_path)
-    role = [Role.COMMUNITY_DISPATCHER, Role.TOWN_COMMANDER, Role.CITY_COMMANDER][
-        min(case.escalation_level, 2)
-    ]
-    return _users_with(role, paths)
+    return commanders_at(case, case.escalation_level)
 
 
 def commanders_at(case: Case, level: int) -> list[User]:
+    """Who dispatches at a level above the case: 0 community, 1 town, 2 city."""
     role = [Role.COMMUNITY_DISPATCHER, Role.TOWN_COMMANDER, Role.CITY_COMMANDER][min(level, 2)]
-    return _users_with(role, _ancestor_paths(case.grid_path))
+    return users_with(role, path_prefixes(case.grid_path))
 
 
 def finders_of(case: Case) -> list[User]:
     if case.reporter is not None and case.channel == "grid_worker":
         return [case.reporter]
-    return _users_with(Role.GRID_WORKER, _ancestor_paths(case.grid_path)) if case.grid_path else []
+    return users_with(Role.GRID_WORKER, path_prefixes(case.grid_path)) if case.grid_path else []
 
 
 # --- duplicates -------------------------------------------------------------------------------

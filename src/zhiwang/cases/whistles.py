@@ -59,11 +59,7 @@ def whistle_blow(
                 raise NotFound("No such case.")
             if case.status in FINAL_STATUSES:
                 raise Conflict("Whistles are blown for open cases.", code="case_closed")
-            node = (
-                GridNode.objects.get(pk=int(case.grid_path.strip("/").split("/")[-1]))
-                if case.grid_path
-                else None
-            )
+            node = GridNode.objects.filter(pk=case.grid_id).first() if case.grid_id else None
         else:
             node = GridNode.objects.filter(pk=node_id, valid_to__isnull=True).first() if node_id else None
         if node is None:
@@ -108,7 +104,7 @@ def whistle_blow(
             details={"level": level, "departments": [d.pk for d in departments]},
         )
         handlers = [
-            u for d in departments for u in reads._users_with(Role.DEPARTMENT_HANDLER, department_id=d.pk)
+            u for d in departments for u in reads.users_with(Role.DEPARTMENT_HANDLER, department_id=d.pk)
         ]
         notify(
             recipients=handlers,

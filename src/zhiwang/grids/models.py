@@ -108,7 +108,18 @@ class GridNode(TimeStampedModel):
         return str(Level(self.level).label)
 
     def ancestor_ids(self) -> list[int]:
-        return [int(part) for part in self.path.strip("/").split("/") if part][:-1]
+        return path_ids(self.path)[:-1]
+
+
+def path_ids(path: str) -> list[int]:
+    """The node ids of a materialised path, root first: "/1/17/342/" → [1, 17, 342]."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+def path_prefixes(path: str) -> list[str]:
+    """The paths of a node and of every node above it, root first: ["/1/", "/1/17/", "/1/17/342/"]."""
+    ids = path_ids(path)
+    return ["/" + "/".join(str(i) for i in ids[: n + 1]) + "/" for n in range(len(ids))]
 
 
 class GridShape(models.Model):

@@ -8,9 +8,11 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
+from shapely import simplify
 
 from zhiwang.accounts.permissions import check_can_read_path, require_staff_role
 from zhiwang.common.errors import NotFound
+from zhiwang.grids.geojson import geometry_from_geojson, geometry_to_geojson
 from zhiwang.grids.models import GridNode, GridShape
 
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -132,10 +134,6 @@ def grid_roots(*, actor: Actor) -> list[GridNode]:
 
 def grid_children_geojson(*, actor: Actor, grid_id: int, tolerance: float = 0.0) -> dict[str, Any]:
     """The current administrative children of a grid as GeoJSON, simplified for display."""
-    from shapely import simplify
-
-    from zhiwang.grids.geojson import geometry_from_geojson, geometry_to_geojson
-
     parent = grid_get(actor=actor, grid_id=grid_id)
     children = grid_list(actor=actor, parent_id=parent.pk, layer="admin")
     features = []
