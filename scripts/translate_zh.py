@@ -6,6 +6,7 @@ Strings missing from the glossary are listed and left untranslated.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -108,7 +109,16 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def load_glossaries() -> dict[str, str]:
+    """The glossary above plus one JSON file per part of the product under scripts/glossary/."""
+    glossary = dict(GLOSSARY)
+    for path in sorted((Path(__file__).resolve().parent / "glossary").glob("*.json")):
+        glossary.update(json.loads(path.read_text(encoding="utf-8")))
+    return glossary
+
+
 def main() -> int:
+    glossary = load_glossaries()
     entries = PO.read_text(encoding="utf-8").split("\n\n")
     missing: list[str] = []
     out: list[str] = []
@@ -128,7 +138,7 @@ def main() -> int:
                 )
             )
             continue
-        text = GLOSSARY.get(msgid)
+        text = glossary.get(msgid)
         if text is None:
             missing.append(msgid)
             out.append(entry)

@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "zhiwang.taxonomy",
     "zhiwang.notifications",
     "zhiwang.cases",
+    "zhiwang.dashboard",
+    "zhiwang.portal",
+    "zhiwang.field",
     "zhiwang.demo",
 ]
 

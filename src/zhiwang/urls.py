@@ -9,6 +9,10 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("zhiwang.accounts.urls")),
     path("console/", include("zhiwang.grids.urls")),
+    path("console/", include("zhiwang.cases.urls")),
+    path("console/dashboard/", include("zhiwang.dashboard.urls")),
+    path("resident/", include("zhiwang.portal.urls")),
+    path("field/", include("zhiwang.field.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
