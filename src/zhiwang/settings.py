@@ -164,6 +164,7 @@ STATICFILES_DIRS = [
         ("leaflet", "leaflet/dist"),
         ("htmx", "htmx.org/dist"),
         ("echarts", "echarts/dist"),
+        ("leaflet-heat", "leaflet.heat/dist"),
     )
     if (NODE_MODULES / path).is_dir()
 ]
