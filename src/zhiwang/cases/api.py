@@ -339,13 +339,11 @@ def get_kpis(
     until: datetime | None = None,
 ) -> dict[str, Any]:
     require_staff_role(request.user)
-    within_path = grid_get(actor=request.user, grid_id=node).path if node is not None else None
-    cases = selectors.case_cohort(
+    return kpis.report(
         actor=request.user,
-        since=since,
-        until=until,
-        within_path=within_path,
+        node=grid_get(actor=request.user, grid_id=node) if node is not None else None,
         department_id=department,
         reporter_id=worker,
-    )
-    return kpis.compute(cases).as_dict()
+        since=since,
+        until=until,
+    ).as_dict()

@@ -1,34 +1,35 @@
 """Performance figures for any grid node, department, grid worker and period (GB/T 30428.4 practice).
 
 The cohort (`selectors.case_cohort`) is the cases reported in the period within the reader's
-scope (and the chosen node, department or reporter). Every figure is a count over those cases,
-computed in the database with conditional aggregates; `docs/kpis.md` gives each formula.
+scope (and the chosen node, department or reporter). Every figure is a count over those cases;
+`docs/kpis.md` gives each formula.
+
+Two ways to the same numbers: `compute` counts a cohort's cases with conditional aggregates, and
+`report` answers the common questions (the whole city, a town, a department, any period) from the
+daily rollups (`zhiwang.cases.rollups`) plus a count of the partial days at the period's edges, so a
+city's figures over years of cases come back in milliseconds. Both count each case the same way.
 """
 
 from __future__ import annotations
 
-import statistics
+from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
-from django.db.models import (
-    Aggregate,
-    Avg,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    Q,
-    QuerySet,
-)
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from zhiwang.cases.models import Case, Extension, Status
+from zhiwang.accounts.permissions import scope_for
+from zhiwang.cases import rollups
+from zhiwang.cases.models import OPEN_STATUSES, Case, Status
+from zhiwang.cases.rollups import Tally
+from zhiwang.cases.selectors import case_cohort
+from zhiwang.grids.models import GridNode
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -77,38 +78,14 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-class MedianHours(Aggregate):
-    """PostgreSQL's exact median of an interval, in hours."""
-
-    template = "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (%(expressions)s)) / 3600.0)"
-    output_field = FloatField()
+def _on_time_q() -> Q:
+    return Q(due_at__isnull=True) | Q(handled_at__lte=F("due_at"))
 
 
-def _handling_hours(handled: QuerySet[Case]) -> tuple[float | None, float | None]:
-    """Mean and median hours from first dispatch to handling, computed in the database where it can."""
-    spent = ExpressionWrapper(F("handled_at") - F("dispatched_at"), output_field=DurationField())
-    if connection.vendor == "postgresql":
-        row = handled.aggregate(mean=Avg(spent), median=MedianHours(spent))
-        mean = row["mean"].total_seconds() / 3600 if row["mean"] is not None else None
-        median = row["median"]
-    else:  # SQLite has no percentile aggregate: the embedded default serves small cities
-        hours = [
-            (b - a).total_seconds() / 3600  # type: ignore[operator]  # both filtered non-null
-            for a, b in handled.values_list("dispatched_at", "handled_at")
-        ]
-        mean = statistics.fmean(hours) if hours else None
-        median = statistics.median(hours) if hours else None
-    return (round(mean, 3) if mean is not None else None, round(median, 3) if median is not None else None)
-
-
-def compute(cases: QuerySet[Case], now: datetime | None = None) -> Kpis:
-    now = now or timezone.now()
+def raw_tally(cases: QuerySet[Case]) -> Tally:
+    """The additive counters of a cohort counted over its cases (as `rollups.contribution` does)."""
     handled_q = Q(handled_at__isnull=False)
-    on_time_q = Q(due_at__isnull=True) | Q(handled_at__lte=F("due_at"))
-    overdue_open_q = Q(handled_at__isnull=True, due_at__lt=now, paused_since__isnull=True) & ~Q(
-        status__in=[Status.REJECTED, Status.MERGED, Status.CLOSED, Status.PARKED]
-    )
-    figures = cases.aggregate(
+    row = cases.aggregate(
         reported=Count("pk"),
         rejected=Count("pk", filter=Q(status=Status.REJECTED)),
         accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
@@ -118,62 +95,148 @@ def compute(cases: QuerySet[Case], now: datetime | None = None) -> Kpis:
             "pk", filter=Q(dispatched_at__isnull=False, dispatched_at__lte=F("dispatch_due_at"))
         ),
         handled=Count("pk", filter=handled_q),
-        handled_on_time=Count("pk", filter=handled_q & on_time_q),
-        overdue_unhandled=Count("pk", filter=overdue_open_q),
-        closed=Count("pk", filter=Q(status=Status.CLOSED)),
-        closed_on_time=Count("pk", filter=Q(status=Status.CLOSED) & on_time_q),
+        handled_on_time=Count("pk", filter=handled_q & _on_time_q()),
         handled_late=Count("pk", filter=handled_q & Q(due_at__isnull=False, handled_at__gt=F("due_at"))),
+        closed=Count("pk", filter=Q(status=Status.CLOSED)),
+        closed_on_time=Count("pk", filter=Q(status=Status.CLOSED) & _on_time_q()),
         reworked=Count("pk", filter=Q(rework_count__gt=0)),
+        extended=Count("pk", filter=Q(extension_seconds__gt=0)),
         parked=Count("pk", filter=Q(status=Status.PARKED)),
         rated=Count("pk", filter=Q(rating__isnull=False)),
-        satisfied=Count("pk", filter=Q(rating__gte=3)),
-        mean_rating=Avg("rating"),
+        satisfied=Count("pk", filter=Q(rating__gte=rollups.SATISFIED)),
+        rating_sum=Sum("rating", default=0),
     )
-    # One pass over the cohort above; the extensions are a semi-join of their own (a correlated
-    # subquery per case would make the pass many times slower).
-    figures["extended"] = (
-        Extension.objects.filter(decision=Extension.Decision.APPROVED, case__in=cases.values("pk"))
-        .values("case_id")
-        .distinct()
-        .count()
-    )
-    mean_hours, median_hours = _handling_hours(cases.filter(handled_q, dispatched_at__isnull=False))
-    reported = figures["reported"]
-    valid = reported - figures["rejected"]
-    found = figures["accepted"] + figures["self_handled"]
-    due_to_close = figures["handled"] + figures["overdue_unhandled"]
+    tally = Tally(Counter({name: value for name, value in row.items() if value}))
+    timed = cases.filter(handled_q, dispatched_at__isnull=False).values_list("dispatched_at", "handled_at")
+    for dispatched_at, handled_at in timed.iterator(chunk_size=5000):
+        seconds = (handled_at - dispatched_at).total_seconds()  # type: ignore[operator]  # both non-null
+        tally.counts["timed"] += 1
+        tally.counts["handling_seconds"] += int(seconds)
+        tally.buckets[rollups.bucket(seconds)] += 1
+    return tally
+
+
+def overdue_unhandled(cases: QuerySet[Case], now: datetime) -> int:
+    """Open, not handled, past the deadline with the clock running, not parked: depends on `now`,
+    so it is always counted over the cases (few: the open ones), never rolled up."""
+    return cases.filter(
+        handled_at__isnull=True,
+        due_at__lt=now,
+        paused_since__isnull=True,
+        status__in=sorted(OPEN_STATUSES - {Status.PARKED}),
+    ).count()
+
+
+def finish(tally: Tally, overdue_open: int) -> Kpis:
+    c = tally.counts
+    reported = c["reported"]
+    valid = reported - c["rejected"]
+    found = c["accepted"] + c["self_handled"]
+    due_to_close = c["handled"] + overdue_open
+    median = tally.median_bucket()
     return Kpis(
         reported=reported,
         valid=valid,
-        accepted=figures["accepted"],
-        self_handled=figures["self_handled"],
+        accepted=c["accepted"],
+        self_handled=c["self_handled"],
         found=found,
-        dispatched=figures["dispatched"],
-        dispatched_on_time=figures["dispatched_on_time"],
-        handled=figures["handled"],
-        handled_on_time=figures["handled_on_time"],
-        overdue_unhandled=figures["overdue_unhandled"],
+        dispatched=c["dispatched"],
+        dispatched_on_time=c["dispatched_on_time"],
+        handled=c["handled"],
+        handled_on_time=c["handled_on_time"],
+        overdue_unhandled=overdue_open,
         due_to_close=due_to_close,
-        closed=figures["closed"],
-        closed_on_time=figures["closed_on_time"],
-        reworked=figures["reworked"],
-        extended=figures["extended"],
-        parked=figures["parked"],
-        overdue=figures["handled_late"] + figures["overdue_unhandled"],
-        rated=figures["rated"],
-        satisfied=figures["satisfied"],
-        acceptance_rate=_rate(figures["accepted"], valid),
+        closed=c["closed"],
+        closed_on_time=c["closed_on_time"],
+        reworked=c["reworked"],
+        extended=c["extended"],
+        parked=c["parked"],
+        overdue=c["handled_late"] + overdue_open,
+        rated=c["rated"],
+        satisfied=c["satisfied"],
+        acceptance_rate=_rate(c["accepted"], valid),
         valid_report_rate=_rate(valid, reported),
-        on_time_dispatch_rate=_rate(figures["dispatched_on_time"], figures["dispatched"]),
-        handling_rate=_rate(figures["handled"], found),
-        on_time_handling_rate=_rate(figures["handled_on_time"], figures["handled"]),
-        closure_rate=_rate(figures["closed"], due_to_close),
-        on_time_closure_rate=_rate(figures["closed_on_time"], due_to_close),
-        rework_rate=_rate(figures["reworked"], figures["handled"]),
-        extension_rate=_rate(figures["extended"], figures["dispatched"]),
-        self_handling_rate=_rate(figures["self_handled"], found),
-        satisfaction_rate=_rate(figures["satisfied"], figures["rated"]),
-        mean_rating=round(figures["mean_rating"], 3) if figures["mean_rating"] is not None else None,
-        mean_handling_hours=mean_hours,
-        median_handling_hours=median_hours,
+        on_time_dispatch_rate=_rate(c["dispatched_on_time"], c["dispatched"]),
+        handling_rate=_rate(c["handled"], found),
+        on_time_handling_rate=_rate(c["handled_on_time"], c["handled"]),
+        closure_rate=_rate(c["closed"], due_to_close),
+        on_time_closure_rate=_rate(c["closed_on_time"], due_to_close),
+        rework_rate=_rate(c["reworked"], c["handled"]),
+        extension_rate=_rate(c["extended"], c["dispatched"]),
+        self_handling_rate=_rate(c["self_handled"], found),
+        satisfaction_rate=_rate(c["satisfied"], c["rated"]),
+        mean_rating=round(c["rating_sum"] / c["rated"], 3) if c["rated"] else None,
+        mean_handling_hours=round(c["handling_seconds"] / c["timed"] / 3600, 3) if c["timed"] else None,
+        median_handling_hours=median / 10 if median is not None else None,
     )
+
+
+def compute(cases: QuerySet[Case], now: datetime | None = None) -> Kpis:
+    """The figures of any cohort, counted over its cases."""
+    return finish(raw_tally(cases), overdue_unhandled(cases, now or timezone.now()))
+
+
+def _whole_days(
+    since: datetime | None, until: datetime | None
+) -> tuple[date | None, date | None, datetime | None, datetime | None]:
+    """Split [since, until) into whole local days [first_day, end_day) and the partial days around
+    them, [since, head_end) and [tail_start, until); None where there is nothing to split."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(), tzinfo=zone)
+
+    first_day = end_day = None
+    head_end = tail_start = None
+    if since is not None:
+        local = since.astimezone(zone)
+        first_day = local.date() if local == midnight(local.date()) else local.date() + timedelta(days=1)
+        head_end = midnight(first_day) if since < midnight(first_day) else None
+    if until is not None:
+        end_day = until.astimezone(zone).date()
+        tail_start = midnight(end_day) if until > midnight(end_day) else None
+    return first_day, end_day, head_end, tail_start
+
+
+def report(
+    *,
+    actor: Actor,
+    node: GridNode | None = None,
+    department_id: int | None = None,
+    reporter_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> Kpis:
+    """The figures for a node, department or reporter and a period, as the reader may see them.
+    From the rollups when they hold exactly the reader's cohort, otherwise counted over the cases."""
+    now = now or timezone.now()
+    within = node.path if node is not None else None
+
+    def cohort(start: datetime | None, end: datetime | None) -> QuerySet[Case]:
+        return case_cohort(
+            actor=actor,
+            since=start,
+            until=end,
+            within_path=within,
+            department_id=department_id,
+            reporter_id=reporter_id,
+        )
+
+    everything = cohort(since, until)  # also checks the reader's role
+    scope = scope_for(actor)
+    sees_all = scope.is_superuser or (node is not None and scope.covers(node.path))
+    first_day, end_day, head_end, tail_start = _whole_days(since, until)
+    if (
+        reporter_id is not None
+        or not sees_all
+        or not rollups.covers(node)
+        or (first_day is not None and end_day is not None and first_day >= end_day)
+    ):
+        return compute(everything, now)
+    tally = rollups.totals(node=node, department_id=department_id, first_day=first_day, end_day=end_day)
+    if head_end is not None:
+        tally.add(raw_tally(cohort(since, head_end)))
+    if tail_start is not None:
+        tally.add(raw_tally(cohort(tail_start, until)))
+    return finish(tally, overdue_unhandled(everything, now))

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -152,6 +154,9 @@ class Case(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The KPI-relevant values as last counted by the rollups (set when loaded or saved).
+    _kpi_counted: dict[str, Any] | None = None
+
     class Meta:
         ordering = ["-reported_at", "-id"]
         indexes = [
@@ -166,6 +171,91 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Case:
+        case = super().from_db(db, field_names, values)
+        # What the KPI rollups last counted for this case: a save compares against it.
+        loaded = case.__dict__
+        if all(name in loaded for name in KPI_FIELDS):
+            case._kpi_counted = {name: loaded[name] for name in KPI_FIELDS}
+        return case
+
+
+# The fields a case's contribution to the KPI rollups depends on (see `zhiwang.cases.rollups`).
+KPI_FIELDS = (
+    "status",
+    "reported_at",
+    "grid_path",
+    "department_id",
+    "accepted_at",
+    "self_handled",
+    "dispatched_at",
+    "dispatch_due_at",
+    "handled_at",
+    "due_at",
+    "rework_count",
+    "rating",
+    "extension_seconds",
+)
+
+
+class KpiCounters(models.Model):
+    """The additive KPI counters of a set of cases (a day's cases of a node and department)."""
+
+    day = models.DateField()
+    reported = models.IntegerField(default=0)
+    rejected = models.IntegerField(default=0)
+    accepted = models.IntegerField(default=0)
+    self_handled = models.IntegerField(default=0)
+    dispatched = models.IntegerField(default=0)
+    dispatched_on_time = models.IntegerField(default=0)
+    handled = models.IntegerField(default=0)
+    handled_on_time = models.IntegerField(default=0)
+    handled_late = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    reworked = models.IntegerField(default=0)
+    extended = models.IntegerField(default=0)
+    parked = models.IntegerField(default=0)
+    rated = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    rating_sum = models.IntegerField(default=0)
+    timed = models.IntegerField(default=0)  # handled after a dispatch: the handling-time sample
+    handling_seconds = models.BigIntegerField(default=0)
+    # Handling times of the sample by bucket (see rollups.bucket): {"bucket": count}.
+    handling_buckets = models.JSONField(default=dict)
+
+    class Meta:
+        abstract = True
+
+
+class KpiCell(KpiCounters):
+    """The counters of the cases reported on one day under a grid node of the top two levels (0: every
+    case) and handled by one department (0: every department). Kept by `zhiwang.cases.rollups`."""
+
+    node_key = models.IntegerField()
+    department_key = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["node_key", "department_key", "day"], name="one_kpi_cell"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_key}/{self.department_key}/{self.day}"
+
+
+class KpiDelta(KpiCounters):
+    """A change to the counters written in the same transaction as the case's change; the worker folds
+    deltas into cells. Readers add the deltas not folded yet, so figures are exact at any moment."""
+
+    root_key = models.IntegerField()  # the case's top-level node (0: outside every grid)
+    town_key = models.IntegerField()  # its second-level node (0: none)
+    department_key = models.IntegerField()  # 0: no department
+
+    def __str__(self) -> str:
+        return f"delta {self.pk} {self.day}"
 
 
 class CaseEvent(models.Model):

@@ -273,7 +273,8 @@ def case_decide_extension(
         extension.decided_at = now
         extension.save(update_fields=["decision", "decided_by", "decided_at"])
         if approve:
-            case.extension_seconds += int(working_calendar().budget_seconds(extension.amount, extension.unit))
+            granted = int(working_calendar().budget_seconds(extension.amount, extension.unit))
+            case.extension_seconds += max(1, granted)  # an approved extension always shows
         if case.status != Status.PARKED:
             clock.resume(case, now)
         clock.recompute_due(case)
