@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -211,6 +212,30 @@ def test_merge_reject_and_duplicates(place: Place) -> None:
         )
     )
     assert heard == {"worker", "worker2"}
+
+
+def test_a_merged_resident_without_an_account_hears_the_outcome_by_text(place: Place, settings: Any) -> None:
+    settings.ZHIWANG_NOTIFY_CHANNELS = "inapp,sms"
+    settings.ZHIWANG_SMS_GATEWAY_URL = "http://127.0.0.1:9/sms"
+    first = report(place, description="路灯不亮")
+    resident = intake.case_report(
+        actor=None,
+        channel="resident",
+        lon=POINT[0],
+        lat=POINT[1],
+        description="路灯坏了",
+        reporter_phone="13800138000",
+        origin=ORIGIN,
+    ).case
+    services.case_accept(actor=place.dispatcher, case_id=first.pk, origin=ORIGIN)
+    services.case_merge(actor=place.dispatcher, case_id=resident.pk, into_id=first.pk, origin=ORIGIN)
+    services.case_dispatch(actor=place.dispatcher, case_id=first.pk, origin=ORIGIN)
+    services.case_sign(actor=place.handler, case_id=first.pk, origin=ORIGIN)
+    services.case_handle(actor=place.handler, case_id=first.pk, result="已修复", origin=ORIGIN)
+    services.case_verify(actor=place.worker, case_id=first.pk, passed=True, origin=ORIGIN)
+    services.case_revisit(actor=place.dispatcher, case_id=first.pk, rating=5, origin=ORIGIN)
+    texts = OutboxMessage.objects.filter(channel="sms", recipient__isnull=True, subject="案件已办结")
+    assert list(texts.values_list("address", flat=True)) == ["13800138000"]
 
 
 def test_routing_by_overlay_grid_and_by_community(place: Place) -> None:

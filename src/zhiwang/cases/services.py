@@ -33,7 +33,7 @@ from zhiwang.cases.workflow import SATISFIED_RATING
 from zhiwang.common.errors import Conflict, NotFound, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.grids.models import GridNode
-from zhiwang.notifications.services import notify
+from zhiwang.notifications.services import notify, notify_phones
 from zhiwang.workcalendar.selectors import working_calendar
 
 # --- acceptance -------------------------------------------------------------------------------
@@ -427,6 +427,8 @@ def case_supervise(*, actor: Actor, case_id: int, note: str, origin: Origin) -> 
 
 
 def _notify_reporters(cases: list[Case], subject: str, body: str) -> None:
+    """Every reporter of these cases hears the outcome: staff in their inbox (and SMS), residents
+    without an account by a text message to the phone they reported with."""
     users = {c.reporter for c in cases if c.reporter is not None}
     if users:
         notify(
@@ -435,4 +437,9 @@ def _notify_reporters(cases: list[Case], subject: str, body: str) -> None:
             body=body,
             object_type="cases.case",
             object_id=str(cases[0].pk),
+        )
+    phones = [c.reporter_phone for c in cases if c.reporter is None and c.reporter_phone]
+    if phones:
+        notify_phones(
+            phones=phones, subject=subject, body=body, object_type="cases.case", object_id=str(cases[0].pk)
         )

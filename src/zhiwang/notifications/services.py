@@ -123,6 +123,39 @@ def notify(
     return messages
 
 
+def notify_phones(
+    *, phones: Iterable[str], subject: str, body: str, object_type: str = "", object_id: str = ""
+) -> list[OutboxMessage]:
+    """Queue a text message to people without an account (residents who reported by phone).
+
+    Goes out by SMS where the SMS gateway is enabled, and on the console channel where that is on (the
+    demo); there is no inbox to put it in. Same transaction rule as `notify`.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("notify_phones() must be called inside the caller's transaction.atomic() block.")
+    if len(subject) > SUBJECT_MAX:
+        subject = subject[: SUBJECT_MAX - 1] + "…"
+    channels = [c for c in enabled_channels() if c in (Channel.SMS, Channel.CONSOLE)]
+    numbers = list(dict.fromkeys(p.strip() for p in phones if p and p.strip()))
+    rows = [
+        OutboxMessage(
+            channel=channel,
+            address=number,
+            subject=subject,
+            body=body,
+            object_type=object_type,
+            object_id=str(object_id),
+        )
+        for number in numbers
+        for channel in channels
+    ]
+    if not rows:
+        return []
+    messages = OutboxMessage.objects.bulk_create(rows)
+    transaction.on_commit(_schedule_delivery, robust=True)
+    return messages
+
+
 def _schedule_delivery() -> None:
     deliver_outbox.enqueue()
 
