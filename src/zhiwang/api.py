@@ -17,6 +17,7 @@ from zhiwang.cases.api import router as cases_router
 from zhiwang.common.errors import ApplicationError
 from zhiwang.grids.api import router as grids_router
 from zhiwang.notifications.api import router as notifications_router
+from zhiwang.registry.api import router as registry_router
 from zhiwang.taxonomy.api import router as taxonomy_router
 from zhiwang.workcalendar.api import router as calendar_router
 
@@ -50,6 +51,7 @@ api.add_router("/kpis", kpi_router, tags=["cases"])
 api.add_router("/categories", taxonomy_router, tags=["categories"])
 api.add_router("/calendar", calendar_router, tags=["calendar"])
 api.add_router("/notifications", notifications_router, tags=["notifications"])
+api.add_router("/registry", registry_router, tags=["registry"])
 
 
 @api.get("/ping", auth=None, response=dict[str, str], tags=["health"], summary="An empty endpoint (liveness)")

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "zhiwang.taxonomy",
     "zhiwang.notifications",
     "zhiwang.cases",
+    "zhiwang.registry",
     "zhiwang.dashboard",
     "zhiwang.portal",
     "zhiwang.field",
@@ -137,6 +138,13 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Lockout after repeated failed logins.
 ZHIWANG_LOGIN_MAX_FAILURES = int(os.environ.get("ZHIWANG_LOGIN_MAX_FAILURES", "5"))
 ZHIWANG_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ZHIWANG_LOGIN_LOCKOUT_MINUTES", "15"))
+# Personal data at rest (registry): encryption keys as "key_id:base64 of 32 bytes", comma-separated,
+# the first one encrypting new values, the others still decrypting (key rotation); and the key of the
+# keyed hash that makes encrypted ID and phone numbers searchable by exact match. Both are derived
+# from ZHIWANG_SECRET_KEY when unset (development and the demo only).
+ZHIWANG_DATA_KEYS = env_list("ZHIWANG_DATA_KEYS", "")
+ZHIWANG_LOOKUP_KEY = os.environ.get("ZHIWANG_LOOKUP_KEY", "")
+
 # Second factor (TOTP) for administrators and commanders.
 ZHIWANG_TOTP_ISSUER = os.environ.get("ZHIWANG_TOTP_ISSUER", "zhiwang")
 ZHIWANG_TOTP_REQUIRED = env_bool("ZHIWANG_TOTP_REQUIRED", True)
