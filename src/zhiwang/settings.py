@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "zhiwang.notifications",
     "zhiwang.cases",
     "zhiwang.registry",
+    "zhiwang.open311",
     "zhiwang.dashboard",
     "zhiwang.portal",
     "zhiwang.field",

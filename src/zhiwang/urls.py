@@ -13,6 +13,7 @@ urlpatterns = [
     path("console/dashboard/", include("zhiwang.dashboard.urls")),
     path("resident/", include("zhiwang.portal.urls")),
     path("field/", include("zhiwang.field.urls")),
+    path("open311/v2/", include("zhiwang.open311.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
