@@ -43,6 +43,9 @@ GLOSSARY = {
     "Part-time (兼职)": "兼职",
     "Professional (专业)": "专业",
     "Sign in": "登录",
+    "Work queues": "工作队列",
+    "Dashboard": "指挥看板",
+    "Grid worker app": "网格员应用",
     "Staff sign-in": "工作人员登录",
     "Residents report problems without an account, on the public portal.": "居民无需账号，可在公众端上报问题。",
     "Second factor": "二次验证",
@@ -113,7 +116,10 @@ def load_glossaries() -> dict[str, str]:
     """The glossary above plus one JSON file per part of the product under scripts/glossary/."""
     glossary = dict(GLOSSARY)
     for path in sorted((Path(__file__).resolve().parent / "glossary").glob("*.json")):
-        glossary.update(json.loads(path.read_text(encoding="utf-8")))
+        for msgid, text in json.loads(path.read_text(encoding="utf-8")).items():
+            if glossary.get(msgid, text) != text:
+                print(f"{path.name}: {msgid!r} is {glossary[msgid]!r} elsewhere, not {text!r}", file=sys.stderr)
+            glossary.setdefault(msgid, text)
     return glossary
 
 

@@ -139,6 +139,23 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Lockout after repeated failed logins.
 ZHIWANG_LOGIN_MAX_FAILURES = int(os.environ.get("ZHIWANG_LOGIN_MAX_FAILURES", "5"))
 ZHIWANG_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("ZHIWANG_LOGIN_LOCKOUT_MINUTES", "15"))
+# Cache (rate limits, simplified map geometry): per-process memory by default (the embedded default
+# runs one process); production with several workers points ZHIWANG_CACHE_URL at Redis.
+CACHE_URL = os.environ.get("ZHIWANG_CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise RuntimeError("ZHIWANG_CACHE_URL must be a redis:// address (or empty for per-process memory).")
+
+# Resident portal: reports and tracking lookups allowed per client address and window; the least time a
+# person takes to fill the report form; the request header carrying the client's address behind a proxy
+# (e.g. HTTP_X_REAL_IP; empty: the connection's address).
+ZHIWANG_PORTAL_REPORTS_PER_WINDOW = int(os.environ.get("ZHIWANG_PORTAL_REPORTS_PER_WINDOW", "5"))
+ZHIWANG_PORTAL_LOOKUPS_PER_WINDOW = int(os.environ.get("ZHIWANG_PORTAL_LOOKUPS_PER_WINDOW", "20"))
+ZHIWANG_PORTAL_WINDOW_SECONDS = int(os.environ.get("ZHIWANG_PORTAL_WINDOW_SECONDS", "600"))
+ZHIWANG_PORTAL_MIN_FILL_SECONDS = int(os.environ.get("ZHIWANG_PORTAL_MIN_FILL_SECONDS", "3"))
+ZHIWANG_PORTAL_CLIENT_IP_HEADER = os.environ.get("ZHIWANG_PORTAL_CLIENT_IP_HEADER", "")
+
 # Personal data at rest (registry): encryption keys as "key_id:base64 of 32 bytes", comma-separated,
 # the first one encrypting new values, the others still decrypting (key rotation); and the key of the
 # keyed hash that makes encrypted ID and phone numbers searchable by exact match. Both are derived

@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from zhiwang import views
 from zhiwang.api import api
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="grids:map", permanent=False)),
+    path("", views.home, name="home"),
     path("api/v1/", api.urls),
     path("accounts/", include("zhiwang.accounts.urls")),
     path("console/", include("zhiwang.grids.urls")),

@@ -32,11 +32,14 @@ def test_passwords_are_hashed_with_argon2_by_default(db: None, settings: Any) ->
     assert user.check_password(PASSWORD)
 
 
-def test_grid_worker_signs_in_to_the_map(city: dict[str, GridNode], make_user: Callable[..., User]) -> None:
+def test_grid_worker_signs_in_to_the_field_app(
+    city: dict[str, GridNode], make_user: Callable[..., User]
+) -> None:
     make_user(Role.GRID_WORKER, grid=city["441900003001001"], username="worker")
     client = Client()
     response = login(client, "worker", PASSWORD)
-    assert response.status_code == 302 and response["Location"] == "/console/"
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/")["Location"] == "/field/"
     page = client.get("/console/")
     assert page.status_code == 200
     assert "第1网格" in page.content.decode()
@@ -133,3 +136,24 @@ def test_console_speaks_chinese_first_and_english_on_request(
     client = Client(headers={"accept-language": "en"} if language == "en" else {})
     login(client, "worker", PASSWORD)
     assert expected in client.get("/console/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "grid", "landing"),
+    [
+        (Role.CITY_COMMANDER, "441900", "/console/"),
+        (Role.COMMUNITY_DISPATCHER, "441900003001", "/console/cases/"),
+        (Role.GRID_WORKER, "441900003001001", "/field/"),
+    ],
+)
+def test_each_role_lands_where_its_work_is(
+    city: dict[str, GridNode], make_user: Callable[..., User], role: str, grid: str, landing: str
+) -> None:
+    user = make_user(role, grid=city[grid])
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session["zhiwang_second_factor_ok"] = True
+    session.save()
+    assert client.get("/")["Location"] == landing
+    assert Client().get("/")["Location"].startswith("/accounts/login/")

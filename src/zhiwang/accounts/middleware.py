@@ -12,7 +12,7 @@ from zhiwang.accounts.models import User
 from zhiwang.accounts.services import user_needs_second_factor
 
 SESSION_KEY = "zhiwang_second_factor_ok"
-OPEN_PREFIXES = ("/static/", "/accounts/", "/i18n/", "/favicon.ico")
+OPEN_PREFIXES = ("/static/", "/accounts/", "/i18n/", "/favicon.ico", "/resident/", "/open311/")
 
 
 def second_factor_pending(request: HttpRequest) -> bool:

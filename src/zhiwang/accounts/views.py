@@ -32,7 +32,7 @@ def _next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
-    return reverse("grids:map")
+    return reverse("home")
 
 
 @require_http_methods(["GET", "POST"])

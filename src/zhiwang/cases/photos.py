@@ -21,7 +21,7 @@ PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "we
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
-def _photo_kind(head: bytes) -> str | None:
+def photo_kind(head: bytes) -> str | None:
     for magic, extension in PHOTO_TYPES.items():
         if head.startswith(magic) and (extension != "webp" or head[8:12] == b"WEBP"):
             return extension
@@ -37,7 +37,7 @@ def case_add_photo(*, actor: Actor, case_id: int, stage: str, content: bytes, or
         raise ValidationFailed("The photo is empty.", code="empty_photo")
     if len(content) > MAX_PHOTO_BYTES:
         raise ValidationFailed("A photo may be at most 10 MB.", code="photo_too_large")
-    extension = _photo_kind(content[:16])
+    extension = photo_kind(content[:16])
     if extension is None:
         raise ValidationFailed("Send a JPEG, PNG or WebP photo.", code="bad_photo_type")
     with transaction.atomic():

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from zhiwang.accounts.models import Role, RoleAssignment, User
+from zhiwang.accounts.models import Department, Role, RoleAssignment, User
 from zhiwang.accounts.permissions import Scope, assignment_active_q, require_staff_role
 from zhiwang.cases import clock
-from zhiwang.cases.models import OPEN_STATUSES, Case, CaseEvent, CasePhoto, Status
+from zhiwang.cases.models import OPEN_STATUSES, Case, CaseEvent, CasePhoto, Extension, Status
 from zhiwang.cases.permissions import relation
+from zhiwang.cases.routing import Route, route
 from zhiwang.common.errors import NotFound
-from zhiwang.grids.models import path_prefixes
+from zhiwang.grids.models import GridNode, path_prefixes
 from zhiwang.workcalendar.selectors import working_calendar
 
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -256,3 +259,141 @@ def photo_get(*, actor: Actor, case_id: int, photo_id: int) -> CasePhoto:
     if photo is None:
         raise NotFound("No such photo.")
     return photo
+
+
+# --- the console: work queues and the case page -------------------------------------------------
+
+QUEUE_ORDER = (
+    "to_accept",
+    "to_dispatch",
+    "to_sign",
+    "in_hand",
+    "overdue",
+    "to_verify",
+    "to_revisit",
+    "parked",
+    "open",
+)
+
+
+def overdue_q(now: datetime) -> Q:
+    """Open cases past their deadline with the clock running (the "overdue" queue of `case_list`)."""
+    return Q(
+        status__in=sorted(OPEN_STATUSES),
+        due_at__lt=now,
+        paused_since__isnull=True,
+        handled_at__isnull=True,
+    )
+
+
+def own_work_q(scope: Scope) -> Q:
+    """A department handler without a dispatch or command role works the cases of their departments;
+    everyone else works every case they can see."""
+    if scope.is_superuser or scope.roles - {Role.DEPARTMENT_HANDLER} or not scope.department_ids:
+        return Q()
+    return Q(department_id__in=sorted(scope.department_ids))
+
+
+def case_queue(
+    *,
+    actor: Actor,
+    queue: str | None = None,
+    status: str | None = None,
+    light: str | None = None,
+    category: str | None = None,
+    within_path: str | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Case]:
+    """A work queue of the console: `case_list`, narrowed for department handlers to their own cases."""
+    scope = require_staff_role(actor)
+    cases = case_list(
+        actor=actor,
+        queue=queue,
+        status=status,
+        light=light,
+        category=category,
+        within_path=within_path,
+        channel=channel,
+        since=since,
+        until=until,
+    )
+    return cases.filter(own_work_q(scope))
+
+
+def queue_counts(*, actor: Actor, queues: Iterable[str], now: datetime | None = None) -> dict[str, int]:
+    """How many cases wait in each named queue, in one aggregate query."""
+    scope = require_staff_role(actor)
+    now = now or timezone.now()
+    conditions = {name: overdue_q(now) if name == "overdue" else QUEUES[name] for name in queues}
+    if not conditions:
+        return {}
+    cases = case_cohort(actor=actor).filter(own_work_q(scope))
+    totals = cases.aggregate(**{name: Count("pk", filter=q) for name, q in conditions.items()})
+    return {name: int(totals[name] or 0) for name in conditions}
+
+
+def pending_extension(case: Case) -> Extension | None:
+    """The extension request of a case waiting for a decision, if any."""
+    return (
+        Extension.objects.filter(case=case, decision=Extension.Decision.PENDING)
+        .select_related("requested_by")
+        .first()
+    )
+
+
+def case_photos(case: Case) -> QuerySet[CasePhoto]:
+    return case.photos.order_by("uploaded_at", "id")
+
+
+def case_overlay_codes(case: Case) -> list[str]:
+    return list(case.overlay_grids.order_by("code").values_list("code", flat=True))
+
+
+def case_grid_outline(case: Case) -> dict[str, Any] | None:
+    """The polygon of the base grid a case lies in (for a case the caller has already loaded)."""
+    if case.grid_id is None:
+        return None
+    geometry: dict[str, Any] | None = (
+        GridNode.objects.filter(pk=case.grid_id).values_list("geometry", flat=True).first()
+    )
+    return geometry
+
+
+def case_id_by_number(*, actor: Actor, number: str) -> int:
+    """The id of a case the actor may see, by its number; 404 for a number they cannot see."""
+    found = case_cohort(actor=actor).filter(number=number.strip()).values_list("pk", flat=True).first()
+    if found is None:
+        raise NotFound("No such case.")
+    return int(found)
+
+
+@dataclass(frozen=True)
+class DispatchOptions:
+    """Where a case may be dispatched, and where routing would send it."""
+
+    departments: list[Department]
+    community: GridNode | None
+    suggestion: Route | None
+
+
+def dispatch_options(*, actor: Actor, case: Case, suggest: bool = True) -> DispatchOptions:
+    """Active departments whose jurisdiction holds the case or lies in the actor's scope (nearest
+    first), the community the case lies in, and the routing suggestion."""
+    scope = require_staff_role(actor)
+    prefixes = path_prefixes(case.grid_path) if case.grid_path else []
+    departments = list(
+        Department.objects.filter(is_active=True)
+        .filter(Q(jurisdiction__path__in=prefixes) | scope.grid_q("jurisdiction__path"))
+        .select_related("jurisdiction")
+        .defer("jurisdiction__geometry", "jurisdiction__properties")
+        .order_by("-jurisdiction__depth", "code")
+    )
+    community = (
+        GridNode.objects.filter(path__in=prefixes, level="community", valid_to__isnull=True)
+        .defer("geometry", "properties")
+        .first()
+    )
+    suggestion = route(case) if suggest and case.category_id is not None else None
+    return DispatchOptions(departments=departments, community=community, suggestion=suggestion)
