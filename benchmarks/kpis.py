@@ -272,6 +272,7 @@ def generate(count: int, seed: int) -> None:
             rate = done / (time.monotonic() - started)
             print(f"  {done:,}/{count:,} cases ({rate:,.0f} rows/s)", flush=True)
         cursor.execute("ANALYZE cases_case")
+    psql("VACUUM (ANALYZE) cases_case", DB)  # the visibility map lets the overdue watch index answer alone
 
 
 def time_django(runs: int) -> dict[str, Any]:

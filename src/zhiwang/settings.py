@@ -156,6 +156,14 @@ ZHIWANG_PORTAL_WINDOW_SECONDS = int(os.environ.get("ZHIWANG_PORTAL_WINDOW_SECOND
 ZHIWANG_PORTAL_MIN_FILL_SECONDS = int(os.environ.get("ZHIWANG_PORTAL_MIN_FILL_SECONDS", "3"))
 ZHIWANG_PORTAL_CLIENT_IP_HEADER = os.environ.get("ZHIWANG_PORTAL_CLIENT_IP_HEADER", "")
 
+# Open311 GeoReport v2 (/open311/v2/): the jurisdiction id clients send, the contact shown in
+# discovery, posts allowed per client application per minute (unless the application sets its own),
+# and how long an identical post from the same application returns the first request.
+ZHIWANG_OPEN311_JURISDICTION_ID = os.environ.get("ZHIWANG_OPEN311_JURISDICTION_ID", "zhiwang")
+ZHIWANG_OPEN311_CONTACT = os.environ.get("ZHIWANG_OPEN311_CONTACT", "")
+ZHIWANG_OPEN311_POSTS_PER_MINUTE = int(os.environ.get("ZHIWANG_OPEN311_POSTS_PER_MINUTE", "30"))
+ZHIWANG_OPEN311_IDEMPOTENCY_SECONDS = int(os.environ.get("ZHIWANG_OPEN311_IDEMPOTENCY_SECONDS", "600"))
+
 # Personal data at rest (registry): encryption keys as "key_id:base64 of 32 bytes", comma-separated,
 # the first one encrypting new values, the others still decrypting (key rotation); and the key of the
 # keyed hash that makes encrypted ID and phone numbers searchable by exact match. Both are derived

@@ -164,6 +164,8 @@ def kpi_questions(place: Place) -> list[dict[str, object]]:
         (at(2026, 3, 4, 9, 0), at(2026, 3, 4, 13, 0)),
         (at(2026, 3, 4, 12, 0), None),
         (None, at(2026, 3, 4, 12, 0)),
+        (at(2026, 2, 10, 8, 0), at(2026, 4, 15)),  # a whole month between days
+        (at(2026, 3, 1), at(2026, 4, 1)),  # exactly one month
     ]
     questions: list[dict[str, object]] = []
     for since, until in periods:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from zhiwang.audit.services import audit_record
 from zhiwang.cases import clock
 from zhiwang.cases import selectors as reads
-from zhiwang.cases.models import OPEN_STATUSES, Case, CaseEvent, Light
+from zhiwang.cases.models import WATCHED_STATUSES, Case, CaseEvent, Light
 from zhiwang.cases.notices import tell
 from zhiwang.common.origin import Origin
 from zhiwang.workcalendar.selectors import working_calendar
@@ -25,7 +25,7 @@ def scan_deadlines(now: datetime | None = None, batch: int = 500) -> dict[str, i
     calendar = working_calendar()
     day = calendar.office_seconds_per_day
     running = Case.objects.filter(
-        status__in=sorted(OPEN_STATUSES),
+        status__in=WATCHED_STATUSES,
         due_at__isnull=False,
         paused_since__isnull=True,
         handled_at__isnull=True,

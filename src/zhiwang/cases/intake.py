@@ -71,6 +71,10 @@ def case_report(
             raise ValidationFailed(
                 "A resident's report needs a phone number for the follow-up.", code="phone_required"
             )
+    elif channel == Channel.APP:
+        # A client application (zhiwang.open311, which checks its key) passes on a person's report.
+        if scope.is_authenticated:
+            raise PermissionDenied("Staff report through their own channels.", code="staff_not_app")
     elif not scope.is_authenticated or not (scope.roles or scope.is_superuser):
         raise PermissionDenied("Sign in to report through this channel.", code="not_authenticated")
     if channel == Channel.GRID_WORKER and not scope.has_role([Role.GRID_WORKER]):
@@ -102,7 +106,7 @@ def case_report(
                 tracking_code=_tracking_code(),
                 channel=channel,
                 idempotency_key=key,
-                reporter=user_of(actor) if channel != Channel.RESIDENT else None,
+                reporter=user_of(actor) if channel not in (Channel.RESIDENT, Channel.APP) else None,
                 reporter_name=reporter_name.strip()[:60],
                 reporter_phone=reporter_phone.strip()[:20],
                 external_ref=external_ref[:64],

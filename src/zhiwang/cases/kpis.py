@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from zhiwang.accounts.permissions import scope_for
 from zhiwang.cases import rollups
-from zhiwang.cases.models import OPEN_STATUSES, Case, Status
+from zhiwang.cases.models import WATCHED_STATUSES, Case, Status
 from zhiwang.cases.rollups import Tally
 from zhiwang.cases.selectors import case_cohort
 from zhiwang.grids.models import GridNode
@@ -123,7 +123,7 @@ def overdue_unhandled(cases: QuerySet[Case], now: datetime) -> int:
         handled_at__isnull=True,
         due_at__lt=now,
         paused_since__isnull=True,
-        status__in=sorted(OPEN_STATUSES - {Status.PARKED}),
+        status__in=WATCHED_STATUSES,
     ).count()
 
 

@@ -24,6 +24,7 @@ class Channel(models.TextChoices):
     INSPECTION = "inspection", _("Inspection")
     DEPARTMENT = "department", _("Department")
     MACHINE = "machine", _("Video or sensor platform")
+    APP = "app", _("Third-party app (Open311)")
 
 
 class Urgency(models.TextChoices):
@@ -59,6 +60,8 @@ OPEN_STATUSES = frozenset(
     }
 )
 FINAL_STATUSES = frozenset({Status.REJECTED, Status.MERGED, Status.CLOSED})
+# Where a deadline can run out: open and not parked (with no handling yet and the clock running).
+WATCHED_STATUSES = sorted(OPEN_STATUSES - {Status.PARKED})
 
 
 class Light(models.TextChoices):
@@ -163,6 +166,13 @@ class Case(models.Model):
             models.Index(fields=["status", "due_at"]),
             models.Index(fields=["grid_path", "reported_at"]),
             models.Index(fields=["department", "status"]),
+            # The overdue watch (escalation, the KPIs' overdue_unhandled): open, unhandled, clock running.
+            models.Index(
+                fields=["due_at"],
+                include=["grid_path", "reported_at", "department", "reporter"],
+                condition=Q(handled_at__isnull=True, paused_since__isnull=True, status__in=WATCHED_STATUSES),
+                name="case_overdue_watch",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -231,15 +241,19 @@ class KpiCounters(models.Model):
 
 
 class KpiCell(KpiCounters):
-    """The counters of the cases reported on one day under a grid node of the top two levels (0: every
-    case) and handled by one department (0: every department). Kept by `zhiwang.cases.rollups`."""
+    """The counters of the cases reported on one day (or, with `whole_month`, in the month starting on
+    `day`) under a grid node of the top two levels (0: every case) and handled by one department (0:
+    every department). Kept by `zhiwang.cases.rollups`."""
 
     node_key = models.IntegerField()
     department_key = models.IntegerField()
+    whole_month = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["node_key", "department_key", "day"], name="one_kpi_cell"),
+            models.UniqueConstraint(
+                fields=["node_key", "department_key", "whole_month", "day"], name="one_kpi_cell"
+            ),
         ]
 
     def __str__(self) -> str:

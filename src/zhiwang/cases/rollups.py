@@ -163,13 +163,17 @@ def key_of(values: Mapping[str, Any]) -> Key:
     return (local_day(values["reported_at"]), root, town, values["department_id"] or 0)
 
 
-def cell_keys(key: Key) -> set[tuple[int, int, date]]:
+CellKey = tuple[int, int, bool, date]  # node, department, whole month, day (a month's first day)
+
+
+def cell_keys(key: Key) -> set[CellKey]:
     """The cells one case counts in: every case / its root / its town, each for every department and
-    for its own department."""
+    for its own department, each for its day and for its month."""
     day, root, town, department = key
     nodes = {0, root, town}  # 0 stands for a missing level too
     departments = {0, department}
-    return {(node, dept, day) for node in nodes for dept in departments}
+    spans = ((False, day), (True, day.replace(day=1)))
+    return {(node, dept, month, start) for node in nodes for dept in departments for month, start in spans}
 
 
 # --- keeping the deltas -------------------------------------------------------------------------
@@ -239,22 +243,22 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
-def _apply(cells: dict[tuple[int, int, date], Tally]) -> None:
+def _apply(cells: dict[CellKey, Tally]) -> None:
     if not cells:
         return
     existing = {
-        (cell.node_key, cell.department_key, cell.day): cell
+        (cell.node_key, cell.department_key, cell.whole_month, cell.day): cell
         for cell in KpiCell.objects.filter(
             node_key__in={k[0] for k in cells},
             department_key__in={k[1] for k in cells},
-            day__in={k[2] for k in cells},
+            day__in={k[3] for k in cells},
         )
     }
     changed, created = [], []
     for key, tally in cells.items():
         cell = existing.get(key)
         if cell is None:
-            created.append(KpiCell(node_key=key[0], department_key=key[1], day=key[2], **tally.columns()))
+            created.append(_cell(KpiCell, key, tally))
             continue
         total = Tally()
         total.add_row((getattr(cell, name) for name in COUNTERS), cell.handling_buckets)
@@ -266,12 +270,19 @@ def _apply(cells: dict[tuple[int, int, date], Tally]) -> None:
     KpiCell.objects.bulk_update(changed, [*COUNTERS, "handling_buckets"], batch_size=2000)
 
 
+def _cell(model: Any, key: CellKey, tally: Tally) -> Any:
+    node, department, whole_month, day = key
+    return model(
+        node_key=node, department_key=department, whole_month=whole_month, day=day, **tally.columns()
+    )
+
+
 def fold(limit: int = 20_000) -> int:
     """Fold up to `limit` deltas into their cells; returns how many were folded."""
     with transaction.atomic():
         _lock()
         deltas = list(KpiDelta.objects.order_by("id")[:limit])
-        cells: dict[tuple[int, int, date], Tally] = {}
+        cells: dict[CellKey, Tally] = {}
         for delta in deltas:
             tally = Tally()
             tally.add_row((getattr(delta, name) for name in COUNTERS), delta.handling_buckets)
@@ -302,16 +313,12 @@ def rebuild(progress: Callable[[int], None] | None = None, models: Any = None) -
             counted += 1
             if progress and counted % 500_000 == 0:
                 progress(counted)
-        cells: dict[tuple[int, int, date], Tally] = {}
+        cells: dict[CellKey, Tally] = {}
         for key, tally in by_key.items():
             for cell in cell_keys(key):
                 cells.setdefault(cell, Tally()).add(tally)
         cell_model.objects.bulk_create(
-            (
-                cell_model(node_key=k[0], department_key=k[1], day=k[2], **t.columns())
-                for k, t in cells.items()
-            ),
-            batch_size=5000,
+            (_cell(cell_model, key, tally) for key, tally in cells.items()), batch_size=5000
         )
     return counted
 
@@ -324,6 +331,35 @@ def covers(node: GridNode | None) -> bool:
     return node is None or len(path_ids(node.path)) <= 2
 
 
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _cells_q(first_day: date | None, end_day: date | None) -> Q:
+    """The cells covering the days [first_day, end_day) exactly: whole months from month cells, the
+    days before the first and after the last whole month from day cells."""
+    months_from = None if first_day is None else (first_day if first_day.day == 1 else _next_month(first_day))
+    months_to = None if end_day is None else end_day.replace(day=1)
+    if months_from is not None and months_to is not None and months_from >= months_to:
+        days = Q(whole_month=False)  # no whole month inside: days only
+        if first_day is not None:
+            days &= Q(day__gte=first_day)
+        if end_day is not None:
+            days &= Q(day__lt=end_day)
+        return days
+    months = Q(whole_month=True)
+    if months_from is not None:
+        months &= Q(day__gte=months_from)
+    if months_to is not None:
+        months &= Q(day__lt=months_to)
+    query = months
+    if first_day is not None and months_from is not None and first_day < months_from:
+        query |= Q(whole_month=False, day__gte=first_day, day__lt=months_from)
+    if end_day is not None and months_to is not None and months_to < end_day:
+        query |= Q(whole_month=False, day__gte=months_to, day__lt=end_day)
+    return query
+
+
 def totals(
     *, node: GridNode | None, department_id: int | None, first_day: date | None, end_day: date | None
 ) -> Tally:
@@ -331,15 +367,14 @@ def totals(
     and of `department_id` (None: every department), from the cells and the deltas not folded yet."""
     if not covers(node):
         raise ValueError("KPI cells exist for the top two levels of the grid tree only.")
-    days = Q()
-    if first_day is not None:
-        days &= Q(day__gte=first_day)
-    if end_day is not None:
-        days &= Q(day__lt=end_day)
     cells: QuerySet[Any] = KpiCell.objects.filter(
-        days, node_key=node.pk if node else 0, department_key=department_id or 0
+        _cells_q(first_day, end_day), node_key=node.pk if node else 0, department_key=department_id or 0
     )
-    deltas: QuerySet[Any] = KpiDelta.objects.filter(days)
+    deltas: QuerySet[Any] = KpiDelta.objects.all()
+    if first_day is not None:
+        deltas = deltas.filter(day__gte=first_day)
+    if end_day is not None:
+        deltas = deltas.filter(day__lt=end_day)
     if node is not None:
         deltas = deltas.filter(**{"root_key" if len(path_ids(node.path)) == 1 else "town_key": node.pk})
     if department_id:

@@ -85,6 +85,7 @@ ACTION_LABELS = {
 EVENT_LABELS = {
     "report": gettext_lazy("Report filed"),
     "self_handle": gettext_lazy("Handled on the spot"),
+    "open311_update": gettext_lazy("Update from the reporter (Open311)"),
     "accept": gettext_lazy("Accepted"),
     "reject": gettext_lazy("Rejected"),
     "merge": gettext_lazy("Merged"),

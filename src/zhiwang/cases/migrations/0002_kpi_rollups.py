@@ -91,12 +91,31 @@ class Migration(migrations.Migration):
                 ("handling_buckets", models.JSONField(default=dict)),
                 ("node_key", models.IntegerField()),
                 ("department_key", models.IntegerField()),
+                ("whole_month", models.BooleanField(default=False)),
             ],
             options={
                 "constraints": [
-                    models.UniqueConstraint(fields=("node_key", "department_key", "day"), name="one_kpi_cell")
+                    models.UniqueConstraint(
+                        fields=("node_key", "department_key", "whole_month", "day"), name="one_kpi_cell"
+                    )
                 ],
             },
+        ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(
+                    ("handled_at__isnull", True),
+                    ("paused_since__isnull", True),
+                    (
+                        "status__in",
+                        ["accepted", "dispatched", "handled", "reported", "returned", "revisit", "signed"],
+                    ),
+                ),
+                fields=["due_at"],
+                include=("grid_path", "reported_at", "department", "reporter"),
+                name="case_overdue_watch",
+            ),
         ),
         migrations.RunPython(count_existing_cases, migrations.RunPython.noop),
     ]

@@ -10,9 +10,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from zhiwang.common.origin import Origin
 from zhiwang.demo.city import build_demo_city
 from zhiwang.demo.management.commands.generate_demo_city import print_summary
 from zhiwang.grids.models import GridNode
+from zhiwang.open311.services import key_issue_for
 
 
 class Command(BaseCommand):
@@ -41,6 +43,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Background worker started (pid {worker.pid}): deadlines and notifications.")
         return worker
 
+    def _print_open311_key(self, addr: str) -> None:
+        """A fresh key for the demo's Open311 client application (earlier demo keys are retired)."""
+        issued = key_issue_for(name="Demo app", origin=Origin.cli(), rotate=True)
+        self.stdout.write(f"Open311 GeoReport v2: http://{addr}/open311/v2/discovery.json")
+        self.stdout.write(f"  API key of the demo client application: {issued.key}")
+
     def handle(
         self,
         *args: Any,
@@ -59,6 +67,7 @@ class Command(BaseCommand):
         else:
             city = build_demo_city(scale=scale, seed=seed, progress=lambda m: self.stdout.write(f"  {m}"))
             print_summary(self, city)
+        self._print_open311_key(addr)
         if no_serve:
             return
         if not second_factor:
