@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from zhiwang.accounts import selectors, services
 from zhiwang.accounts.models import ApiToken, Department, RoleAssignment, User
@@ -23,6 +23,7 @@ from zhiwang.accounts.schemas import (
     WorkerOut,
 )
 from zhiwang.common.origin import origin_from_request
+from zhiwang.common.pagination import Pages
 from zhiwang.grids.selectors import grid_get
 
 router = Router()
@@ -45,7 +46,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("/users", response=list[UserOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_users(request: HttpRequest, role: str | None = None) -> Any:
     return selectors.user_list(actor=request.user, role=role)
 
@@ -138,7 +139,7 @@ def create_department(request: HttpRequest, payload: DepartmentIn) -> Status[Dep
 
 
 @router.get("/staffing/unstaffed", response=list[UnstaffedGridOut], summary="Base grids without a worker")
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def unstaffed_grids(request: HttpRequest, within: int | None = None) -> Any:
     within_path = grid_get(actor=request.user, grid_id=within).path if within is not None else None
     return selectors.grids_without_worker(actor=request.user, within_path=within_path)

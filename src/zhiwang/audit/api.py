@@ -3,16 +3,17 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from zhiwang.audit.schemas import AuditEntryOut
 from zhiwang.audit.selectors import audit_list
+from zhiwang.common.pagination import Pages
 
 router = Router()
 
 
 @router.get("", response=list[AuditEntryOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_audit(
     request: HttpRequest,
     action: str | None = None,

@@ -6,7 +6,7 @@ from typing import Any
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from ninja import File, Form, Router, Status, UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from zhiwang.accounts.permissions import require_staff_role
 from zhiwang.cases import clock, intake, kpis, photos, selectors, services, whistles
@@ -32,6 +32,7 @@ from zhiwang.cases.schemas import (
     WhistleOut,
 )
 from zhiwang.common.origin import origin_from_request
+from zhiwang.common.pagination import Pages
 from zhiwang.grids.selectors import grid_get
 from zhiwang.workcalendar.hours import WorkingCalendar
 from zhiwang.workcalendar.selectors import working_calendar
@@ -95,7 +96,7 @@ def report_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
 
 
 @router.get("", response=list[CaseOut], summary="Work queues")
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_cases(
     request: HttpRequest,
     queue: str | None = None,

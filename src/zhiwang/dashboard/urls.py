@@ -1,4 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from zhiwang.dashboard import views
 
 app_name = "dashboard"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.dashboard_view, name="index"),
+]

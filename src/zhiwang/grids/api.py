@@ -5,10 +5,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Body, Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from zhiwang.accounts.permissions import require_staff_role
 from zhiwang.common.origin import origin_from_request
+from zhiwang.common.pagination import Pages
 from zhiwang.grids import importing, selectors, services
 from zhiwang.grids import locate as locating
 from zhiwang.grids.models import GridNode
@@ -28,7 +29,7 @@ router = Router()
 
 
 @router.get("", response=list[GridOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_grids(
     request: HttpRequest,
     level: str | None = None,

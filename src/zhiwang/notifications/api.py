@@ -4,8 +4,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from zhiwang.common.pagination import Pages
 from zhiwang.notifications import selectors, services
 from zhiwang.notifications.models import Notification
 from zhiwang.notifications.schemas import NotificationOut, OutboxMessageOut
@@ -14,7 +15,7 @@ router = Router()
 
 
 @router.get("", response=list[NotificationOut], summary="My notifications, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_mine(request: HttpRequest, unread: bool = False) -> Any:
     return selectors.my_notifications(actor=request.user, unread_only=unread)
 
@@ -25,6 +26,6 @@ def mark_read(request: HttpRequest, notification_id: int) -> Notification:
 
 
 @router.get("/outbox", response=list[OutboxMessageOut], summary="The outbox: attempts and failures")
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_outbox(request: HttpRequest, status: str | None = None) -> Any:
     return selectors.outbox_list(actor=request.user, status=status)
