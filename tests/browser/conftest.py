@@ -89,6 +89,14 @@ def phone(browser: Any, live_server: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
+def another_phone(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A second phone (a grid worker's, beside a resident's): its own cookies, storage and network."""
+    context = _new_context(browser, live_server.url, phone=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
 def sign_in(live_server: Any) -> Callable[[Any, User], None]:
     """Puts a signed-in session for `user` (second factor passed) into a browser context."""
 
