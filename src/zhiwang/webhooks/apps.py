@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "zhiwang.webhooks"
+    label = "webhooks"
+    verbose_name = "Webhooks for departments' systems"
