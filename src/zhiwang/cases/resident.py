@@ -19,10 +19,10 @@ from zhiwang.cases import selectors as reads
 from zhiwang.cases import steps
 from zhiwang.cases.intake import Reported, case_report
 from zhiwang.cases.models import Case, CaseEvent, CasePhoto, Channel, Status
-from zhiwang.cases.notices import tell
+from zhiwang.cases.notices import tell, tell_reporters
 from zhiwang.cases.photos import MAX_PHOTO_BYTES, photo_kind
 from zhiwang.cases.steps import lock_case, record_audit, record_event
-from zhiwang.cases.workflow import SATISFIED_RATING, TRANSITIONS
+from zhiwang.cases.workflow import TRANSITIONS
 from zhiwang.common.errors import Conflict, NotFound, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.grids import locate as locating
@@ -173,19 +173,8 @@ def case_rate_by_reporter(
                 details={"status": case.status},
             )
         before = case.status
-        now = steps.now()
-        case.rating = rating
-        case.rating_comment = comment[:300]
-        if rating >= SATISFIED_RATING:
-            case.status = Status.CLOSED
-            case.closed_at = now
-        else:
-            case.status = Status.SIGNED
-            case.rework_count += 1
-            case.handled_at = None
-            case.verified_at = None
+        kind = steps.rate(case, rating, comment, steps.now())
         case.save()
-        kind = "close" if case.status == Status.CLOSED else "reopen"
         event = record_event(case, kind, None, before=before, note=comment, rating=rating, by="reporter")
         _label_reporter(event)
         record_audit(case, kind, None, origin, rating=rating, by="reporter")
@@ -196,9 +185,8 @@ def case_rate_by_reporter(
 def _tell_about_rating(case: Case, rating: int) -> None:
     dispatchers = reads.dispatchers_of(case)
     if case.status == Status.CLOSED:
-        merged_reporters = {c.reporter for c in case.merged.select_related("reporter") if c.reporter}
-        if merged_reporters:
-            tell(merged_reporters, case, "案件已办结", f"您反映的问题（案件 {case.number}）已办结。")
+        merged = list(case.merged.select_related("reporter"))
+        tell_reporters(merged, "案件已办结", f"您反映的问题（案件 {case.number}）已办结。")
         tell(dispatchers, case, "居民已评价", f"案件 {case.number} 的报告人评价 {rating} 分，案件已办结。")
     else:
         body = f"案件 {case.number} 的报告人评价 {rating} 分（不满意），请重新处置。"

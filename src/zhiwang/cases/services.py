@@ -16,7 +16,7 @@ from zhiwang.cases.models import (
     Extension,
     Status,
 )
-from zhiwang.cases.notices import tell
+from zhiwang.cases.notices import tell, tell_reporters
 from zhiwang.cases.permissions import allowed_actions, relation
 from zhiwang.cases.routing import route
 from zhiwang.cases.steps import (
@@ -29,11 +29,9 @@ from zhiwang.cases.steps import (
     record_event,
     user_of,
 )
-from zhiwang.cases.workflow import SATISFIED_RATING
 from zhiwang.common.errors import Conflict, NotFound, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.grids.models import GridNode
-from zhiwang.notifications.services import notify, notify_phones
 from zhiwang.workcalendar.selectors import working_calendar
 
 # --- acceptance -------------------------------------------------------------------------------
@@ -70,7 +68,7 @@ def case_reject(*, actor: Actor, case_id: int, reason: str, origin: Origin) -> C
         case.save(update_fields=["status", "closed_at", "updated_at"])
         record_event(case, "reject", actor, before=before, note=reason)
         record_audit(case, "reject", actor, origin, reason=reason)
-        _notify_reporters([case], "案件不予立案", f"案件 {case.number} 不予立案：{reason}")
+        tell_reporters([case], "案件不予立案", f"案件 {case.number} 不予立案：{reason}")
     return case
 
 
@@ -383,24 +381,13 @@ def case_revisit(*, actor: Actor, case_id: int, rating: int, origin: Origin, com
         case = lock_case(case_id)
         check_action(actor, case, "revisit")
         before = case.status
-        now = steps.now()
-        case.rating = rating
-        case.rating_comment = comment[:300]
-        if rating >= SATISFIED_RATING:
-            case.status = Status.CLOSED
-            case.closed_at = now
-        else:
-            case.status = Status.SIGNED
-            case.rework_count += 1
-            case.handled_at = None
-            case.verified_at = None
+        kind = steps.rate(case, rating, comment, steps.now())
         case.save()
-        kind = "close" if case.status == Status.CLOSED else "reopen"
         record_event(case, kind, actor, before=before, note=comment, rating=rating)
         record_audit(case, kind, actor, origin, rating=rating)
-        if case.status == Status.CLOSED:
+        if kind == "close":
             merged = list(case.merged.all())
-            _notify_reporters([case, *merged], "案件已办结", f"您反映的问题（案件 {case.number}）已办结。")
+            tell_reporters([case, *merged], "案件已办结", f"您反映的问题（案件 {case.number}）已办结。")
         else:
             tell(reads.handlers_of(case), case, "案件重办", f"案件 {case.number} 回访不满意，请重新处置。")
     return case
@@ -424,22 +411,3 @@ def case_supervise(*, actor: Actor, case_id: int, note: str, origin: Origin) -> 
             f"案件 {case.number} 被督办：{note}",
         )
     return case
-
-
-def _notify_reporters(cases: list[Case], subject: str, body: str) -> None:
-    """Every reporter of these cases hears the outcome: staff in their inbox (and SMS), residents
-    without an account by a text message to the phone they reported with."""
-    users = {c.reporter for c in cases if c.reporter is not None}
-    if users:
-        notify(
-            recipients=list(users),
-            subject=subject,
-            body=body,
-            object_type="cases.case",
-            object_id=str(cases[0].pk),
-        )
-    phones = [c.reporter_phone for c in cases if c.reporter is None and c.reporter_phone]
-    if phones:
-        notify_phones(
-            phones=phones, subject=subject, body=body, object_type="cases.case", object_id=str(cases[0].pk)
-        )

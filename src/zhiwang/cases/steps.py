@@ -1,5 +1,6 @@
 """The building blocks of every case service: the clock, the row lock, the right check, the
-timeline entry and the audit row. Services in `intake`, `services` and `photos` compose them."""
+timeline entry and the audit row, the rating. Services in `intake`, `services`, `resident` and `photos`
+compose them."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from django.utils import timezone
 from zhiwang.accounts.models import User
 from zhiwang.audit.services import audit_record
 from zhiwang.cases import selectors as reads
-from zhiwang.cases.models import Case, CaseEvent
+from zhiwang.cases.models import Case, CaseEvent, Status
 from zhiwang.cases.permissions import Relation, allowed_actions, relation
-from zhiwang.cases.workflow import TRANSITIONS
+from zhiwang.cases.workflow import SATISFIED_RATING, TRANSITIONS
 from zhiwang.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.taxonomy.models import Category
@@ -111,3 +112,19 @@ def category_for(code: str | None) -> Category | None:
             f"{code} is a major category; choose one of its minor categories.", code="bad_category"
         )
     return category
+
+
+def rate(case: Case, rating: int, comment: str, at: datetime) -> str:
+    """回访's rating on a locked case: satisfied closes it, dissatisfied reopens it for the same
+    handler (重办). Returns the timeline kind ("close" or "reopen"); the caller saves and records."""
+    case.rating = rating
+    case.rating_comment = comment[:300]
+    if rating >= SATISFIED_RATING:
+        case.status = Status.CLOSED
+        case.closed_at = at
+        return "close"
+    case.status = Status.SIGNED
+    case.rework_count += 1
+    case.handled_at = None
+    case.verified_at = None
+    return "reopen"
