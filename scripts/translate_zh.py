@@ -118,7 +118,9 @@ def load_glossaries() -> dict[str, str]:
     for path in sorted((Path(__file__).resolve().parent / "glossary").glob("*.json")):
         for msgid, text in json.loads(path.read_text(encoding="utf-8")).items():
             if glossary.get(msgid, text) != text:
-                print(f"{path.name}: {msgid!r} is {glossary[msgid]!r} elsewhere, not {text!r}", file=sys.stderr)
+                print(
+                    f"{path.name}: {msgid!r} is {glossary[msgid]!r} elsewhere, not {text!r}", file=sys.stderr
+                )
             glossary.setdefault(msgid, text)
     return glossary
 
@@ -144,7 +146,11 @@ def main() -> int:
                 )
             )
             continue
-        text = glossary.get(msgid)
+        context = next(
+            (unquote([line[len("msgctxt ") :]]) for line in lines if line.startswith("msgctxt ")), ""
+        )
+        # A glossary key "context|msgid" translates a msgid given a context with pgettext.
+        text = glossary.get(f"{context}|{msgid}") if context else glossary.get(msgid)
         if text is None:
             missing.append(msgid)
             out.append(entry)

@@ -20,6 +20,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.conftest import feature, square
+from tests.hotline.matrix import HOTLINE_ENDPOINTS
+from tests.registry.matrix import REGISTRY_ENDPOINTS, registry_expected
+from tests.webhooks.matrix import WEBHOOK_ENDPOINTS
 from zhiwang.accounts.models import ApiToken, Department, Role, RoleAssignment, User
 from zhiwang.api import api
 from zhiwang.cases.intake import case_report
@@ -77,6 +80,7 @@ class World:
     whistles: dict[str, Whistle]
     notification: Notification
     photos: dict[str, CasePhoto]
+    registry: Any = None  # registry objects on each side, built on first use (tests/registry/matrix.py)
 
     def side(self, inside: bool) -> dict[str, Any]:
         return INSIDE if inside else OUTSIDE
@@ -389,6 +393,8 @@ ENDPOINTS = [
         lambda w, i: (f"/api/v1/cases/{w.cases[str(i)].pk}/photos/{w.photos[str(i)].pk}", None),
     ),
 ]
+ENDPOINTS += [Endpoint(method, route, kind, call) for method, route, kind, call in REGISTRY_ENDPOINTS]
+ENDPOINTS += [Endpoint(m, r, kind, call) for m, r, kind, call in HOTLINE_ENDPOINTS + WEBHOOK_ENDPOINTS]
 
 
 def test_the_matrix_covers_every_endpoint() -> None:
@@ -488,9 +494,13 @@ def expected(endpoint: Endpoint, role: str | None, inside: bool) -> set[int]:
     ok = {200, 201, 204}
     if endpoint.kind == "public":
         return ok
+    if endpoint.kind == "signed":
+        return {401}  # the 12345 exchange: only the hotline's signature opens it
     if role is None:
         return {401}
     inside = inside or role == Role.CITY_COMMANDER  # the whole city is the city commander's
+    if endpoint.kind.startswith("registry_"):
+        return registry_expected(endpoint.kind, role, inside)
     if endpoint.kind in ("any", "list"):
         return ok
     if endpoint.kind == "city_admin":
@@ -549,7 +559,7 @@ def test_scope_matrix(
         assert set(response.json()["error"]) == {"code", "message", "details"}
         assert RoleAssignment.objects.count() == before_roles
     if (
-        endpoint.kind in ("list", "staff_list", "admin_list")
+        endpoint.kind in ("list", "staff_list", "admin_list", "registry_person_list")
         and response.status_code == 200
         and role
         not in (

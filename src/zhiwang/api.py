@@ -1,12 +1,17 @@
 """The REST API under /api/v1/: one NinjaAPI, one router per app, errors mapped in one place."""
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, SessionAuth
 
 from zhiwang.accounts.api import router as accounts_router
@@ -16,9 +21,11 @@ from zhiwang.cases.api import kpi_router, whistle_router
 from zhiwang.cases.api import router as cases_router
 from zhiwang.common.errors import ApplicationError
 from zhiwang.grids.api import router as grids_router
+from zhiwang.hotline.api import router as hotline_router
 from zhiwang.notifications.api import router as notifications_router
 from zhiwang.registry.api import router as registry_router
 from zhiwang.taxonomy.api import router as taxonomy_router
+from zhiwang.webhooks.api import router as webhooks_router
 from zhiwang.workcalendar.api import router as calendar_router
 
 
@@ -32,6 +39,20 @@ class TokenAuth(HttpBearer):
         return user
 
 
+class LocalTimeEncoder(NinjaJSONEncoder):
+    """Every moment in the answers is written in the city's time zone (2026-03-02T09:00:00+08:00),
+    whether it was just written or read back from the database (which hands back UTC)."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime) and timezone.is_aware(o):
+            return timezone.localtime(o).isoformat()
+        return super().default(o)
+
+
+class LocalTimeRenderer(JSONRenderer):
+    encoder_class = LocalTimeEncoder
+
+
 api = NinjaAPI(
     title="zhiwang API",
     version="1",
@@ -41,6 +62,7 @@ api = NinjaAPI(
     ),
     auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api",
+    renderer=LocalTimeRenderer(),
 )
 api.add_router("/grids", grids_router, tags=["grids"])
 api.add_router("/", accounts_router, tags=["accounts"])
@@ -52,6 +74,8 @@ api.add_router("/categories", taxonomy_router, tags=["categories"])
 api.add_router("/calendar", calendar_router, tags=["calendar"])
 api.add_router("/notifications", notifications_router, tags=["notifications"])
 api.add_router("/registry", registry_router, tags=["registry"])
+api.add_router("/hotline", hotline_router, tags=["hotline"])
+api.add_router("/webhooks", webhooks_router, tags=["webhooks"])
 
 
 @api.get("/ping", auth=None, response=dict[str, str], tags=["health"], summary="An empty endpoint (liveness)")
@@ -79,6 +103,15 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Http
 def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     return api.create_response(
         request, error_body("invalid_request", "The request is not valid.", exc.errors), status=422
+    )
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A number (an id, a count) too large for the database's columns: the request's fault."""
+    return api.create_response(
+        request, error_body("out_of_range", "A number in the request is out of range."), status=400
     )
 
 

@@ -238,6 +238,17 @@ ZHIWANG_WECHAT_GATEWAY_URL = os.environ.get("ZHIWANG_WECHAT_GATEWAY_URL", "")
 ZHIWANG_WECHAT_GATEWAY_TOKEN = os.environ.get("ZHIWANG_WECHAT_GATEWAY_TOKEN", "")
 ZHIWANG_NOTIFY_HTTP_TIMEOUT = float(os.environ.get("ZHIWANG_NOTIFY_HTTP_TIMEOUT", "10"))
 
+# 12345 hotline exchange: where messages to the hotline go, the shared HMAC secret signing both ways
+# (empty: the exchange refuses every request and holds its messages), the machine account acting for
+# the hotline (`zhiwang hotline-account --city CODE` creates it), attempts before a message is dead.
+ZHIWANG_HOTLINE_URL = os.environ.get("ZHIWANG_HOTLINE_URL", "")
+ZHIWANG_HOTLINE_SECRET = os.environ.get("ZHIWANG_HOTLINE_SECRET", "")
+ZHIWANG_HOTLINE_ACCOUNT = os.environ.get("ZHIWANG_HOTLINE_ACCOUNT", "hotline-12345")
+ZHIWANG_HOTLINE_MAX_ATTEMPTS = int(os.environ.get("ZHIWANG_HOTLINE_MAX_ATTEMPTS", "12"))
+
+# Webhooks to departments' systems: attempts before a delivery is dead (retries back off exponentially).
+ZHIWANG_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ZHIWANG_WEBHOOK_MAX_ATTEMPTS", "8"))
+
 # Map tiles: any XYZ source (Tianditu, OSM mirror, an internal tile server) or none at all.
 ZHIWANG_TILE_URL = os.environ.get("ZHIWANG_TILE_URL", "")
 ZHIWANG_TILE_ATTRIBUTION = os.environ.get("ZHIWANG_TILE_ATTRIBUTION", "")

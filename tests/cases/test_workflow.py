@@ -418,3 +418,29 @@ def test_photos_by_stage_and_who_may_add_them(
     assert image.status_code == 200 and b"".join(image.streaming_content) == PNG  # type: ignore[attr-defined]
     assert api_client(place.outsider_handler).get(detail["photos"][0]["url"]).status_code == 404
     assert kinds(case).count("photo") == 3
+
+
+@pytest.mark.parametrize("self_handled", [False, True])
+def test_the_answer_to_a_report_equals_what_a_read_gives(
+    place: Place, api_client: Callable[[User | None], Client], self_handled: bool
+) -> None:
+    """Intake answers from what it has just written (no re-read); that answer must be the case as
+    any later read shows it, overlays and timeline included."""
+    client = api_client(place.worker)
+    body = {
+        "channel": "grid_worker",
+        "lon": POINT[0],
+        "lat": POINT[1],
+        "description": "楼道堆放杂物堵塞消防通道",
+        "category": "E1201",
+        "idempotency_key": f"answer-{self_handled}",
+        "self_handled": self_handled,
+    }
+    created = client.post("/api/v1/cases", data=json.dumps(body), content_type="application/json")
+    assert created.status_code == 201
+    answer = created.json()
+    assert answer["overlay_grids"], "the point lies in an overlay grid"
+    read = client.get(f"/api/v1/cases/{answer['id']}").json()
+    assert answer == read
+    replayed = client.post("/api/v1/cases", data=json.dumps(body), content_type="application/json")
+    assert replayed.status_code == 200 and replayed.json() == read

@@ -47,27 +47,38 @@ def _with_light(case: Case, calendar: WorkingCalendar | None = None) -> Case:
     return case
 
 
-def _detail(request: HttpRequest, case_id: int, case: Case | None = None) -> dict[str, Any]:
+def _detail(
+    request: HttpRequest, case_id: int, case: Case | None = None, fresh: intake.Reported | None = None
+) -> dict[str, Any]:
     """The case with its light, timeline, overlay grids and the actions this user may take now.
 
-    `case`, when given, is one the caller has just loaded or created for this user (no re-check).
+    `case`, when given, is one the caller has just loaded or created for this user (no re-check);
+    `fresh`, a case intake has just created, whose timeline and overlays are known without reading.
     """
     if case is None:
         case = selectors.case_get(actor=request.user, case_id=case_id)
     _with_light(case)
-    pending = Extension.objects.filter(case=case, decision=Extension.Decision.PENDING).exists()
-    case.timeline = list(selectors.case_timeline(case))  # type: ignore[attr-defined]
+    if fresh is not None:  # nothing pending, no photos yet
+        pending = False
+        case.timeline = fresh.timeline  # type: ignore[attr-defined]
+        case.overlay_grids_codes = fresh.overlay_codes  # type: ignore[attr-defined]
+        case.photo_list = []  # type: ignore[attr-defined]
+    else:
+        pending = Extension.objects.filter(case=case, decision=Extension.Decision.PENDING).exists()
+        case.timeline = list(selectors.case_timeline(case))  # type: ignore[attr-defined]
+        case.overlay_grids_codes = list(  # type: ignore[attr-defined]
+            case.overlay_grids.order_by("code").values_list("code", flat=True)
+        )
+        case.photo_list = [  # type: ignore[attr-defined]
+            {
+                "id": p.pk,
+                "stage": p.stage,
+                "uploaded_at": p.uploaded_at,
+                "url": f"/api/v1/cases/{case.pk}/photos/{p.pk}",
+            }
+            for p in case.photos.order_by("uploaded_at", "id")
+        ]
     case.actions = allowed_actions(request.user, case, pending_extension=pending)  # type: ignore[attr-defined]
-    case.overlay_grids_codes = list(case.overlay_grids.values_list("code", flat=True))  # type: ignore[attr-defined]
-    case.photo_list = [  # type: ignore[attr-defined]
-        {
-            "id": p.pk,
-            "stage": p.stage,
-            "uploaded_at": p.uploaded_at,
-            "url": f"/api/v1/cases/{case.pk}/photos/{p.pk}",
-        }
-        for p in case.photos.order_by("uploaded_at", "id")
-    ]
     return case  # type: ignore[return-value]  # the schema reads attributes
 
 
@@ -91,8 +102,10 @@ def report_case(request: HttpRequest, payload: CaseIn) -> Status[dict[str, Any]]
         self_handled=payload.self_handled,
         origin=origin_from_request(request),
     )
-    case = reported.case if reported.created else None  # a replayed key re-checks the reader's right
-    return Status(201 if reported.created else 200, _detail(request, reported.case.pk, case))
+    if reported.created:
+        return Status(201, _detail(request, reported.case.pk, reported.case, fresh=reported))
+    # A replayed key re-reads the case and re-checks the reader's right.
+    return Status(200, _detail(request, reported.case.pk))
 
 
 @router.get("", response=list[CaseOut], summary="Work queues")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from django.utils import timezone
 from zhiwang.accounts.models import Role
 from zhiwang.accounts.permissions import scope_for
 from zhiwang.cases import steps
-from zhiwang.cases.models import Case, Channel, Status, Urgency
+from zhiwang.cases.models import Case, CaseEvent, Channel, Status, Urgency
 from zhiwang.cases.steps import (
     Actor,
     category_for,
@@ -35,6 +35,9 @@ TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 class Reported:
     case: Case
     created: bool  # False when the idempotency key had already created this case
+    # For a new case: its timeline and overlay grid codes as written, so an answer needs no re-read.
+    timeline: list[CaseEvent] = field(default_factory=list)
+    overlay_codes: list[str] = field(default_factory=list)
 
 
 def _tracking_code() -> str:
@@ -135,9 +138,17 @@ def case_report(
                     Case.overlay_grids.through(case_id=case.pk, gridnode_id=grid_id)
                     for grid_id in location.overlay_ids
                 )
-            record_event(
-                case, "report", actor, before="", at=now, channel=channel, grid=grid.code if grid else None
-            )
+            timeline = [
+                record_event(
+                    case,
+                    "report",
+                    actor,
+                    before="",
+                    at=now,
+                    channel=channel,
+                    grid=grid.code if grid else None,
+                )
+            ]
             record_audit(case, "report", actor, origin, channel=channel)
             if self_handled:
                 before = case.status
@@ -145,7 +156,7 @@ def case_report(
                 case.self_handled = True
                 case.handled_at = case.verified_at = case.closed_at = now
                 case.save(update_fields=["status", "self_handled", "handled_at", "verified_at", "closed_at"])
-                record_event(case, "self_handle", actor, before=before, at=now)
+                timeline.append(record_event(case, "self_handle", actor, before=before, at=now))
                 record_audit(case, "self_handle", actor, origin)
     except IntegrityError:
         # Two retries raced on the same key: the other one won; answer with its case.
@@ -154,4 +165,4 @@ def case_report(
             if existing is not None:
                 return Reported(existing, created=False)
         raise
-    return Reported(case, created=True)
+    return Reported(case, created=True, timeline=timeline, overlay_codes=list(location.overlay_codes))

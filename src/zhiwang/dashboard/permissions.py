@@ -12,7 +12,9 @@ from zhiwang.common.errors import PermissionDenied
 Actor = AbstractBaseUser | AnonymousUser | None
 
 # Leaders and the command centers of every level (the community's is its dispatcher).
-DASHBOARD_ROLES = frozenset({Role.LEADER, Role.CITY_COMMANDER, Role.TOWN_COMMANDER, Role.COMMUNITY_DISPATCHER})
+DASHBOARD_ROLES = frozenset(
+    {Role.LEADER, Role.CITY_COMMANDER, Role.TOWN_COMMANDER, Role.COMMUNITY_DISPATCHER}
+)
 
 
 def check_dashboard_reader(actor: Actor) -> Scope:

@@ -40,6 +40,7 @@ class Location:
     source_lat: float
     grid_id: int | None
     overlay_ids: tuple[int, ...]
+    overlay_codes: tuple[str, ...] = ()
 
 
 # Another process's grid change is noticed within this many seconds; this process's own changes
@@ -116,7 +117,8 @@ def locate(
     except ValueError as exc:
         raise ValidationFailed(str(exc), code="bad_coordinate") from exc
     grid_id = grid_index("base", at).lookup(wlon, wlat)
-    overlays = tuple(grid_index("overlay", at).lookup_all(wlon, wlat))
+    overlay_index = grid_index("overlay", at)
+    overlays = tuple(overlay_index.lookup_all(wlon, wlat))
     return Location(
         lon=wlon,
         lat=wlat,
@@ -125,6 +127,7 @@ def locate(
         source_lat=lat,
         grid_id=grid_id,
         overlay_ids=overlays,
+        overlay_codes=tuple(sorted(overlay_index.code_of(i) for i in overlays)),
     )
 
 

@@ -139,6 +139,7 @@ class GridIndex:
         # Store everything in tie-break order, so that "smallest position" == "wins".
         order = sorted(range(len(id_list)), key=lambda i: (code_list[i], id_list[i]))
         self._ids: IntArray = np.array([id_list[i] for i in order], dtype=np.int64)
+        self._code_of = dict(zip(id_list, code_list, strict=True))
         geoms = np.empty(len(order), dtype=object)
         geoms[:] = [geometries[i] for i in order]
         self._geoms: npt.NDArray[np.object_] = geoms
@@ -164,6 +165,10 @@ class GridIndex:
     def lookup_all(self, lon: float, lat: float) -> list[int]:
         """Ids of every grid covering the point, in tie-break order (smallest code first)."""
         return [int(i) for i in self._ids[self._covering(lon, lat)]]
+
+    def code_of(self, grid_id: int) -> str:
+        """The code of a grid in this index."""
+        return self._code_of[grid_id]
 
     def _covering(self, lon: float, lat: float) -> npt.NDArray[np.intp]:
         """Sorted positions (== tie-break order) of the grids covering the point."""

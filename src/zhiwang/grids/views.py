@@ -6,13 +6,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.views.decorators.gzip import gzip_page
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.gzip import gzip_page
 
 from zhiwang.accounts.selectors import grids_without_worker
 from zhiwang.cases.models import Status

@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0002_kpi_rollups'),
+        ("cases", "0002_kpi_rollups"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='case',
-            name='channel',
-            field=models.CharField(choices=[('grid_worker', 'Grid worker'), ('resident', 'Resident'), ('hotline', '12345 hotline'), ('inspection', 'Inspection'), ('department', 'Department'), ('machine', 'Video or sensor platform'), ('app', 'Third-party app (Open311)')], max_length=16),
+            model_name="case",
+            name="channel",
+            field=models.CharField(
+                choices=[
+                    ("grid_worker", "Grid worker"),
+                    ("resident", "Resident"),
+                    ("hotline", "12345 hotline"),
+                    ("inspection", "Inspection"),
+                    ("department", "Department"),
+                    ("machine", "Video or sensor platform"),
+                    ("app", "Third-party app (Open311)"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -1,0 +1,1 @@
+from tests.cases.conftest import categories, place  # noqa: F401  (fixtures)
