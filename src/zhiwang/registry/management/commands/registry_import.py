@@ -23,7 +23,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument(
-            "--user", required=True, help="The importing user's username (their scope applies)."
+            "--as",
+            "--user",
+            dest="user",
+            required=True,
+            help="The importing user's username (their scope applies).",
         )
         parser.add_argument(
             "--mapping", default="", help='JSON object: field → column header, e.g. {"name": "姓名"}.'
