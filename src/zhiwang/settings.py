@@ -29,12 +29,14 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("ZHIWANG_DEBUG", False)
+# The key of the embedded default and the demo when none is set; never a production key.
+INSECURE_DEVELOPMENT_KEY = "zhiwang-insecure-development-key-change-me"  # noqa: S105
 SECRET_KEY = os.environ.get("ZHIWANG_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and env_bool("ZHIWANG_REQUIRE_SECRET_KEY", False):
         raise RuntimeError("ZHIWANG_SECRET_KEY must be set in production")
     # The embedded default and the demo run without configuration; production sets its own key.
-    SECRET_KEY = "zhiwang-insecure-development-key-change-me"  # noqa: S105
+    SECRET_KEY = INSECURE_DEVELOPMENT_KEY
 
 ALLOWED_HOSTS = env_list("ZHIWANG_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("ZHIWANG_CSRF_TRUSTED_ORIGINS", "")
@@ -260,5 +262,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ZHIWANG_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # One line per task enqueued and run is noise at INFO; failures still show.
+        "django_tasks": {"level": "WARNING"},
+    },
 }

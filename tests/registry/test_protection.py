@@ -209,6 +209,11 @@ def test_rotation_keeps_every_value_readable(
 def test_development_keys_warn_outside_debug(settings: Any) -> None:
     settings.DEBUG = False
     settings.ZHIWANG_DATA_KEYS, settings.ZHIWANG_LOOKUP_KEY = [], ""
+    # A development install (the demo, with the development secret key) is not warned...
+    settings.SECRET_KEY = settings.INSECURE_DEVELOPMENT_KEY
+    assert not {m.id for m in run_checks()} & {"registry.W001", "registry.W002"}
+    # ... one with its own secret key is: it looks like production.
+    settings.SECRET_KEY = "a-production-secret-key-of-some-length"
     ids = {m.id for m in run_checks()}
     assert {"registry.W001", "registry.W002"} <= ids
     settings.ZHIWANG_DATA_KEYS, settings.ZHIWANG_LOOKUP_KEY = [KEY1], "a-long-lookup-secret"
