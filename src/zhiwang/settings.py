@@ -30,7 +30,7 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("ZHIWANG_DEBUG", False)
 # The key of the embedded default and the demo when none is set; never a production key.
-INSECURE_DEVELOPMENT_KEY = "zhiwang-insecure-development-key-change-me"  # noqa: S105
+INSECURE_DEVELOPMENT_KEY = "zhiwang-insecure-development-key-change-me"
 SECRET_KEY = os.environ.get("ZHIWANG_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and env_bool("ZHIWANG_REQUIRE_SECRET_KEY", False):
