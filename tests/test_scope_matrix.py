@@ -22,6 +22,7 @@ from django.test import Client
 from tests.conftest import feature, square
 from tests.hotline.matrix import HOTLINE_ENDPOINTS
 from tests.registry.matrix import REGISTRY_ENDPOINTS, registry_expected
+from tests.registry.selfservice_matrix import DECLARATION_ENDPOINTS, declaration_expected
 from tests.webhooks.matrix import WEBHOOK_ENDPOINTS
 from zhiwang.accounts.models import ApiToken, Department, Role, RoleAssignment, User
 from zhiwang.api import api
@@ -394,6 +395,7 @@ ENDPOINTS = [
     ),
 ]
 ENDPOINTS += [Endpoint(method, route, kind, call) for method, route, kind, call in REGISTRY_ENDPOINTS]
+ENDPOINTS += [Endpoint(method, route, kind, call) for method, route, kind, call in DECLARATION_ENDPOINTS]
 ENDPOINTS += [Endpoint(m, r, kind, call) for m, r, kind, call in HOTLINE_ENDPOINTS + WEBHOOK_ENDPOINTS]
 
 
@@ -501,6 +503,8 @@ def expected(endpoint: Endpoint, role: str | None, inside: bool) -> set[int]:
     inside = inside or role == Role.CITY_COMMANDER  # the whole city is the city commander's
     if endpoint.kind.startswith("registry_"):
         return registry_expected(endpoint.kind, role, inside)
+    if endpoint.kind.startswith("declaration_"):
+        return declaration_expected(endpoint.kind, role, inside)
     if endpoint.kind in ("any", "list"):
         return ok
     if endpoint.kind == "city_admin":
@@ -559,7 +563,7 @@ def test_scope_matrix(
         assert set(response.json()["error"]) == {"code", "message", "details"}
         assert RoleAssignment.objects.count() == before_roles
     if (
-        endpoint.kind in ("list", "staff_list", "admin_list", "registry_person_list")
+        endpoint.kind in ("list", "staff_list", "admin_list", "registry_person_list", "declaration_queue")
         and response.status_code == 200
         and role
         not in (

@@ -20,6 +20,7 @@ TRANSLATE = re.compile(r"""\{%\s*translate\s+(?:"([^"]+)"|'([^']+)')""")
 BLOCK = re.compile(r"\{%\s*blocktranslate[^%]*%\}(.*?)\{%\s*endblocktranslate\s*%\}", re.S)
 VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+SELFSERVICE_GLOSSARY = ROOT / "scripts/glossary/registry-selfservice.json"
 
 
 def portal_msgids() -> set[str]:
@@ -41,7 +42,10 @@ def portal_msgids() -> set[str]:
 
 
 def glossary() -> dict[str, str]:
-    data: dict[str, str] = json.loads(GLOSSARY.read_text(encoding="utf-8"))
+    """The portal's glossary and that of the residents' self-service pages it shows."""
+    data: dict[str, str] = {}
+    for path in (GLOSSARY, SELFSERVICE_GLOSSARY):
+        data.update(json.loads(path.read_text(encoding="utf-8")))
     return data
 
 

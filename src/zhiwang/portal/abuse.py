@@ -52,6 +52,24 @@ def lookup_limit() -> Limit:
     )
 
 
+def declare_limit() -> Limit:
+    """Declarations (居住登记, 自主申报) count like reports, in their own bucket."""
+    return Limit(
+        "declare",
+        int(getattr(settings, "ZHIWANG_PORTAL_REPORTS_PER_WINDOW", REPORTS_PER_WINDOW)),
+        int(getattr(settings, "ZHIWANG_PORTAL_WINDOW_SECONDS", WINDOW_SECONDS)),
+    )
+
+
+def house_code_limit() -> Limit:
+    """Room-code lookups count like tracking lookups, in their own bucket."""
+    return Limit(
+        "house_code",
+        int(getattr(settings, "ZHIWANG_PORTAL_LOOKUPS_PER_WINDOW", LOOKUPS_PER_WINDOW)),
+        int(getattr(settings, "ZHIWANG_PORTAL_WINDOW_SECONDS", WINDOW_SECONDS)),
+    )
+
+
 def client_ip(request: HttpRequest) -> str:
     header = str(getattr(settings, "ZHIWANG_PORTAL_CLIENT_IP_HEADER", "") or "")
     forwarded = request.META.get(header, "") if header else ""
@@ -103,7 +121,9 @@ def challenge_new(key: str | None = None) -> Challenge:
     a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
     key = key or new_idempotency_key()
     given_at = int(time.time())
-    token = signing.dumps({"a": a, "b": b, "k": key, "t": given_at}, salt=CHALLENGE_SALT)
+    # A nonce makes every question its own token, even the same sum for the same form in one second.
+    nonce = secrets.token_hex(4)
+    token = signing.dumps({"a": a, "b": b, "k": key, "t": given_at, "n": nonce}, salt=CHALLENGE_SALT)
     return Challenge(a=a, b=b, key=key, given_at=given_at, token=token)
 
 

@@ -28,7 +28,47 @@ def _location_field(bounds: tuple[float, float]) -> forms.FloatField:
     )
 
 
-class ReportForm(forms.Form):
+class ChallengedForm(forms.Form):
+    """A form a resident sends without an account: an arithmetic question signed with the form's
+    idempotency key, a honeypot field and a minimum time to fill it (`abuse`)."""
+
+    answer = forms.IntegerField(
+        required=False,
+        error_messages={"invalid": ANSWER_WITH_NUMBER},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    challenge = forms.CharField(required=False, widget=forms.HiddenInput)
+    # A honeypot: hidden from people, filled in by form-filling machines.
+    website = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.checked: abuse.Challenge | None = None  # the challenge this form carried
+        self.challenge_failed = False  # the answer was wrong or the form came from a machine
+        self.answer_kept = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.checked = abuse.challenge_read(str(self.data.get("challenge", "")))
+        if self.checked is None:
+            self.add_error(
+                "answer", _("The form was open too long. Answer the new question and send it again.")
+            )
+        elif cleaned.get("website") or abuse.filled_too_fast(self.checked):
+            self.challenge_failed = True
+            self.add_error(None, _("The form could not be checked. Wait a moment and send it again."))
+        elif cleaned.get("answer") is None:
+            if "answer" not in self.errors:  # empty, rather than not a number
+                self.add_error("answer", ANSWER_WITH_NUMBER)
+        elif cleaned["answer"] != self.checked.a + self.checked.b:
+            self.challenge_failed = True
+            self.add_error("answer", _("That answer is not right. Try the new question."))
+        else:
+            self.answer_kept = True
+        return cleaned
+
+
+class ReportForm(ChallengedForm):
     description = forms.CharField(
         label=_("What is the problem?"),
         max_length=2000,
@@ -76,14 +116,6 @@ class ReportForm(forms.Form):
         error_messages={"required": BAD_MOBILE, "max_length": BAD_MOBILE},
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
-    answer = forms.IntegerField(
-        required=False,
-        error_messages={"invalid": ANSWER_WITH_NUMBER},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-    )
-    challenge = forms.CharField(required=False, widget=forms.HiddenInput)
-    # A honeypot: hidden from people, filled in by form-filling machines.
-    website = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off"}))
 
     def __init__(
         self, *args: Any, categories: list[tuple[str, list[tuple[str, str]]]], **kwargs: Any
@@ -92,9 +124,6 @@ class ReportForm(forms.Form):
         choices: list[Any] = [("", _("Not sure: the staff will classify it"))]
         choices.extend((major, minors) for major, minors in categories)
         cast(forms.ChoiceField, self.fields["category"]).choices = choices
-        self.checked: abuse.Challenge | None = None  # the challenge this form carried
-        self.challenge_failed = False  # the answer was wrong or the form came from a machine
-        self.answer_kept = False
 
     def clean_phone(self) -> str:
         number = mobile_number(self.cleaned_data["phone"])
@@ -114,26 +143,6 @@ class ReportForm(forms.Form):
         except ValidationFailed as exc:
             raise forms.ValidationError(str(REPORT_REFUSALS[exc.code][1])) from exc
         return content
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        self.checked = abuse.challenge_read(str(self.data.get("challenge", "")))
-        if self.checked is None:
-            self.add_error(
-                "answer", _("The form was open too long. Answer the new question and send it again.")
-            )
-        elif cleaned.get("website") or abuse.filled_too_fast(self.checked):
-            self.challenge_failed = True
-            self.add_error(None, _("The form could not be checked. Wait a moment and send it again."))
-        elif cleaned.get("answer") is None:
-            if "answer" not in self.errors:  # empty, rather than not a number
-                self.add_error("answer", ANSWER_WITH_NUMBER)
-        elif cleaned["answer"] != self.checked.a + self.checked.b:
-            self.challenge_failed = True
-            self.add_error("answer", _("That answer is not right. Try the new question."))
-        else:
-            self.answer_kept = True
-        return cleaned
 
 
 class TrackForm(forms.Form):

@@ -18,14 +18,25 @@ from zhiwang.audit.services import audit_read
 from zhiwang.common.errors import ValidationFailed
 from zhiwang.common.origin import origin_from_request
 from zhiwang.common.pagination import Pages
-from zhiwang.registry import exporting, importing, selectors, services
-from zhiwang.registry.models import Address, Building, Employment, Facility, ImportBatch, Person, Room, Unit
+from zhiwang.registry import declarations, exporting, importing, selectors, services
+from zhiwang.registry.models import (
+    Address,
+    Building,
+    Declaration,
+    Employment,
+    Facility,
+    ImportBatch,
+    Person,
+    Room,
+    Unit,
+)
 from zhiwang.registry.permissions import can_see_care_fields
 from zhiwang.registry.schemas import (
     AddressIn,
     AddressOut,
     BuildingIn,
     BuildingOut,
+    DeclarationOut,
     EmploymentIn,
     EmploymentOut,
     EndIn,
@@ -38,6 +49,7 @@ from zhiwang.registry.schemas import (
     PersonOut,
     PersonPatch,
     ReasonIn,
+    RejectIn,
     RevealOut,
     RoomIn,
     RoomOut,
@@ -403,3 +415,55 @@ def export(
     response = HttpResponse(result.content, content_type=result.content_type)
     response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
     return response
+
+
+# Residents' declarations (居住登记, 自主申报) --------------------------------------------------------
+
+
+@router.get(
+    "/declarations",
+    response=list[DeclarationOut],
+    summary="Residents' declarations waiting for review (`status`: pending, approved, rejected, or empty)",
+)
+@paginate(Pages)
+def list_declarations(request: HttpRequest, status: str = "pending", kind: str = "") -> Any:
+    return selectors.declaration_queue(actor=request.user, status=status, kind=kind)
+
+
+@router.get("/declarations/{int:declaration_id}", response=DeclarationOut)
+def get_declaration(request: HttpRequest, declaration_id: int) -> Declaration:
+    declaration = selectors.declaration_get(actor=request.user, declaration_id=declaration_id)
+    assert isinstance(request.user, User)
+    audit_read(
+        actor=request.user,
+        origin=origin_from_request(request),
+        object_type="registry.declaration",
+        object_ids=[declaration.pk],
+        action="registry.declaration.read",
+    )
+    return declaration
+
+
+@router.post(
+    "/declarations/{int:declaration_id}/approve",
+    response=DeclarationOut,
+    summary="Approve: register the person in the room",
+)
+def approve_declaration(request: HttpRequest, declaration_id: int) -> Declaration:
+    return declarations.declaration_approve(
+        actor=request.user, declaration_id=declaration_id, origin=origin_from_request(request)
+    )
+
+
+@router.post(
+    "/declarations/{int:declaration_id}/reject",
+    response=DeclarationOut,
+    summary="Reject with a reason the declarant reads",
+)
+def reject_declaration(request: HttpRequest, declaration_id: int, payload: RejectIn) -> Declaration:
+    return declarations.declaration_reject(
+        actor=request.user,
+        declaration_id=declaration_id,
+        reason=payload.reason,
+        origin=origin_from_request(request),
+    )

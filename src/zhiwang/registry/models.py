@@ -400,3 +400,69 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.pk} ({self.status})"
+
+
+# Residents' self-service (居住登记, 自主申报) ------------------------------------------------------
+
+DECLARATION_ID_NUMBER_COLUMN = "declaration.id_number"
+DECLARATION_PHONE_COLUMN = "declaration.phone"  # the declarant's
+DECLARATION_PERSON_PHONE_COLUMN = "declaration.person_phone"  # a landlord's tenant's
+
+
+class DeclarationKind(models.TextChoices):
+    RESIDENCE = "residence", _("Residence registration (居住登记)")
+    LANDLORD = "landlord", _("Landlord's declaration of a tenant")
+    TENANT = "tenant", _("Tenant's own declaration")
+
+
+class DeclarationStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("declaration", "Waiting for review")
+    APPROVED = "approved", pgettext_lazy("declaration", "Approved")
+    REJECTED = "rejected", pgettext_lazy("declaration", "Rejected")
+
+
+class Declaration(TimeStampedModel):
+    """A resident's declaration that someone lives in a room, pending a review by the grid worker.
+
+    The declarant proves who they are with the declaration's code and their phone. ID and phone
+    numbers are sealed as a person's are (encrypted, hashed, masked); once the declaration is decided
+    the encrypted values and hashes are cleared (an approved one lives on in the person's record).
+    """
+
+    code = models.CharField(max_length=16, unique=True)
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    kind = models.CharField(max_length=16, choices=DeclarationKind.choices)
+    status = models.CharField(
+        max_length=16, choices=DeclarationStatus.choices, default=DeclarationStatus.PENDING
+    )
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="declarations")
+    grid = models.ForeignKey(GridNode, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    grid_path = models.CharField(max_length=255, blank=True)
+    declarant_name = models.CharField(max_length=50)
+    declarant_phone_enc = models.TextField(blank=True)
+    declarant_phone_hash = models.CharField(max_length=64, blank=True)
+    declarant_phone_masked = models.CharField(max_length=20, blank=True)
+    person_name = models.CharField(max_length=50)
+    id_number_enc = models.TextField(blank=True)
+    id_number_hash = models.CharField(max_length=64, blank=True)
+    id_number_masked = models.CharField(max_length=18, blank=True)
+    person_phone_enc = models.TextField(blank=True)
+    person_phone_hash = models.CharField(max_length=64, blank=True)
+    person_phone_masked = models.CharField(max_length=20, blank=True)
+    person_kind = models.CharField(max_length=16, choices=PersonKind.choices, default=PersonKind.MIGRANT)
+    inflow_reason = models.CharField(max_length=16, choices=InflowReason.choices, blank=True)
+    employer_name = models.CharField(max_length=100, blank=True)
+    moved_in_on = models.DateField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.CharField(max_length=300, blank=True)
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["grid_path", "status"])]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"declaration {self.code}"

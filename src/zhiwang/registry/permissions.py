@@ -11,6 +11,8 @@
   people who check documents face to face), one person at a time, with a reason, audited.
 - Key-group tags and health status: grid workers, community dispatchers and town commanders (综治)
   of the residence; others see neither.
+- Residents' declarations (居住登记, 自主申报): grid workers and community dispatchers of the room's
+  grid read and review them; for everyone else the queue is closed (403).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ COLLECTORS = frozenset({Role.GRID_WORKER, Role.COMMUNITY_DISPATCHER, Role.ADMINI
 ERASERS = frozenset({Role.COMMUNITY_DISPATCHER, Role.ADMINISTRATOR})
 REVEALERS = frozenset({Role.GRID_WORKER, Role.COMMUNITY_DISPATCHER})
 CARERS = frozenset({Role.GRID_WORKER, Role.COMMUNITY_DISPATCHER, Role.TOWN_COMMANDER})
+REVIEWERS = frozenset({Role.GRID_WORKER, Role.COMMUNITY_DISPATCHER})
 
 
 def require_person_reader(actor: Actor) -> Scope:
@@ -80,5 +83,16 @@ def check_erase(actor: Actor, path: str) -> Scope:
         raise PermissionDenied(
             "Only community dispatchers and administrators of this grid delete resident records.",
             code="registry_not_eraser",
+        )
+    return scope
+
+
+def require_reviewer(actor: Actor) -> Scope:
+    """The actor reviews residents' declarations somewhere (403 otherwise)."""
+    scope = require_staff_role(actor)
+    if not scope.has_role(REVIEWERS):
+        raise PermissionDenied(
+            "Only grid workers and community dispatchers review residents' declarations.",
+            code="registry_not_reviewer",
         )
     return scope

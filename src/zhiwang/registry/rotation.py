@@ -19,10 +19,14 @@ from zhiwang.common.origin import Origin
 from zhiwang.registry import crypto
 from zhiwang.registry.models import (
     BUILDING_PHONE_COLUMN,
+    DECLARATION_ID_NUMBER_COLUMN,
+    DECLARATION_PERSON_PHONE_COLUMN,
+    DECLARATION_PHONE_COLUMN,
     ID_NUMBER_COLUMN,
     PERSON_PHONE_COLUMN,
     UNIT_PHONE_COLUMN,
     Building,
+    Declaration,
     Employment,
     Person,
     Unit,
@@ -42,6 +46,9 @@ SEALED_COLUMNS = (
     SealedColumn(Person, "phone_enc", "phone_hash", PERSON_PHONE_COLUMN),
     SealedColumn(Unit, "contact_phone_enc", "contact_phone_hash", UNIT_PHONE_COLUMN),
     SealedColumn(Building, "manager_phone_enc", "manager_phone_hash", BUILDING_PHONE_COLUMN),
+    SealedColumn(Declaration, "id_number_enc", "id_number_hash", DECLARATION_ID_NUMBER_COLUMN),
+    SealedColumn(Declaration, "declarant_phone_enc", "declarant_phone_hash", DECLARATION_PHONE_COLUMN),
+    SealedColumn(Declaration, "person_phone_enc", "person_phone_hash", DECLARATION_PERSON_PHONE_COLUMN),
 )
 
 

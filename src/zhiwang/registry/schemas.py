@@ -10,6 +10,7 @@ from typing import Any
 from ninja import Field, Schema
 
 from zhiwang.grids.coords import CoordSystem
+from zhiwang.registry.declarations import room_address
 
 
 def _code(obj: Any, attr: str) -> str | None:
@@ -354,3 +355,50 @@ class ImportOut(Schema):
     @staticmethod
     def resolve_report_url(obj: Any) -> str:
         return f"/api/v1/registry/imports/{obj.pk}/report"
+
+
+# Residents' declarations -------------------------------------------------------------------------
+
+
+class DeclarationOut(Schema):
+    """A declaration in the reviewer's queue; numbers masked."""
+
+    id: int
+    code: str
+    kind: str
+    status: str
+    room_id: int
+    room_code: str = Field(..., alias="room.code")
+    residence: str
+    grid_code: str | None
+    declarant_name: str
+    declarant_phone: str = Field(..., alias="declarant_phone_masked")
+    person_name: str
+    id_number: str = Field(..., alias="id_number_masked")
+    person_phone: str = Field(..., alias="person_phone_masked")
+    person_kind: str
+    inflow_reason: str
+    employer_name: str
+    moved_in_on: date | None
+    created_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    reject_reason: str
+    person_id: int | None
+
+    @staticmethod
+    def resolve_residence(obj: Any) -> str:
+        return room_address(obj.room)
+
+    @staticmethod
+    def resolve_grid_code(obj: Any) -> str | None:
+        return _code(obj, "grid")
+
+    @staticmethod
+    def resolve_reviewed_by(obj: Any) -> str | None:
+        user = obj.reviewed_by
+        return (user.display_name or user.username) if user is not None else None
+
+
+class RejectIn(Schema):
+    reason: str = Field(..., max_length=300)

@@ -19,6 +19,7 @@ from zhiwang.registry.models import (
     PERSON_PHONE_COLUMN,
     Address,
     Building,
+    Declaration,
     Employment,
     Facility,
     ImportBatch,
@@ -27,7 +28,13 @@ from zhiwang.registry.models import (
     Room,
     Unit,
 )
-from zhiwang.registry.permissions import PERSON_READERS, Actor, require_person_reader
+from zhiwang.registry.permissions import (
+    PERSON_READERS,
+    REVIEWERS,
+    Actor,
+    require_person_reader,
+    require_reviewer,
+)
 from zhiwang.registry.validation import CodeError, check_id_number, normalise_phone
 
 GRID_SHAPES = ("grid__geometry", "grid__properties")
@@ -287,3 +294,33 @@ def import_batch_get(*, actor: Actor, batch_id: int) -> ImportBatch:
     if batch is None:
         raise NotFound("No such import.")
     return batch
+
+
+# Residents' declarations -------------------------------------------------------------------------
+
+
+def _declarations(scope: Scope) -> QuerySet[Declaration]:
+    return (
+        Declaration.objects.filter(scope.grid_q("grid_path", roles=REVIEWERS))
+        .select_related("room__building__address", "grid", "reviewed_by")
+        .defer(*GRID_SHAPES)
+    )
+
+
+def declaration_queue(*, actor: Actor, status: str = "pending", kind: str = "") -> QuerySet[Declaration]:
+    """The declarations of the grids the reviewer reviews, oldest first (`status` "" for all)."""
+    scope = require_reviewer(actor)
+    qs = _declarations(scope)
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("created_at", "id")
+
+
+def declaration_get(*, actor: Actor, declaration_id: int) -> Declaration:
+    scope = require_reviewer(actor)
+    declaration = _declarations(scope).filter(pk=declaration_id).first()
+    if declaration is None:
+        raise NotFound("No such declaration.")
+    return declaration
