@@ -25,6 +25,13 @@ PHONE = "13912345678"
 SELFSERVICE_GLOSSARY = Path(__file__).resolve().parents[2] / "scripts/glossary/registry-selfservice.json"
 
 
+@pytest.fixture(autouse=True)
+def _in_english(settings: Any) -> None:
+    """These tests read the pages' wording in English (the msgids); `test_the_self_service_pages_read_in_chinese`
+    and the browser test read them in Chinese."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def side(city: dict[str, GridNode], superuser: User) -> Side:
     """东城大道1号 1栋 1单元 301, with a resident living there."""
