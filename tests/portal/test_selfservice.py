@@ -27,8 +27,8 @@ SELFSERVICE_GLOSSARY = Path(__file__).resolve().parents[2] / "scripts/glossary/r
 
 @pytest.fixture(autouse=True)
 def _in_english(settings: Any) -> None:
-    """These tests read the pages' wording in English (the msgids); `test_the_self_service_pages_read_in_chinese`
-    and the browser test read them in Chinese."""
+    """These tests read the pages' wording in English (the msgids); the Chinese is read by
+    `test_the_self_service_pages_read_in_chinese` and the browser test."""
     settings.LANGUAGE_CODE = "en"
 
 
