@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from operator import mul
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -22,6 +23,7 @@ _CREDIT_RE = re.compile(rf"^[{CREDIT_ALPHABET}]{{2}}\d{{6}}[{CREDIT_ALPHABET}]{{
 _COMPONENT_RE = re.compile(r"^\d{16}$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE_RE = re.compile(r"^0\d{9,11}$")
+_PHONE_NOISE = re.compile(r"[\s\-()]")
 
 
 class CodeError(ValueError):
@@ -33,8 +35,9 @@ class CodeError(ValueError):
 
 
 def id_check_char(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
-    return ID_CHECK[total % 11]
+    if len(first17) != len(ID_WEIGHTS):
+        raise ValueError("An ID number's check character is computed over 17 digits.")
+    return ID_CHECK[sum(map(mul, map(int, first17), ID_WEIGHTS)) % 11]
 
 
 def normalise_id_number(value: str) -> str:
@@ -99,7 +102,9 @@ def check_component_code(value: str) -> str:
 
 def normalise_phone(value: str) -> str:
     """Digits only, without a +86 or 0086 prefix; `CodeError` unless a mobile or landline number."""
-    digits = re.sub(r"[\s\-()]", "", value.strip())
+    digits = value.strip()
+    if not digits.isdigit():
+        digits = _PHONE_NOISE.sub("", digits)
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
