@@ -2,7 +2,8 @@
 
 Builds (or reuses with --reuse) a PostgreSQL database `zhiwang_kpi` holding the full-size demo city
 and N synthetic cases over 2.5 years (default 4,500,000, Dongguan's 2018–2020 volume) loaded with
-COPY: a seasonal mix (more in the 龙舟水 rainy season, May–June), outcomes near the published 95%
+COPY by the demo's bulk loader (`zhiwang.demo.bulk`, as `zhiwang generate-city` does): a seasonal
+mix (more in the 龙舟水 rainy season, May–June), outcomes near the published 95%
 handling rate, some late, parked, reworked and rated. Then times `zhiwang.cases.kpis.compute` for the
 whole city as a city commander sees it, and the same figures as one SQL scan in DuckDB over the
 same rows. Goal: p95 < 200 ms, not slower than DuckDB. The figures come from the KPI rollups, counted
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv" / "bin"
 DB = "zhiwang_kpi"
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
-START = datetime(2023, 7, 1, tzinfo=UTC)
-DAYS = 915  # 2.5 years
+UNTIL = date(2026, 1, 1)  # the 2.5 years of cases end here (from 2023-06-30), whatever the day of the run
 
 DUCK_SQL = """
 SELECT
@@ -87,192 +87,10 @@ def setup_django() -> None:
 
 
 def generate(count: int, seed: int) -> None:
-    """COPY `count` synthetic cases into cases_case in chunks, with progress."""
-    import numpy as np
-    from django.db import connection
+    """Load `count` synthetic cases with the demo's bulk loader (COPY on PostgreSQL, with progress)."""
+    from zhiwang.demo import bulk
 
-    from zhiwang.accounts.models import Department
-    from zhiwang.grids.models import GridNode
-    from zhiwang.taxonomy.models import Category
-
-    rng = np.random.default_rng(seed)
-    grids = list(
-        GridNode.objects.filter(level="grid", valid_to__isnull=True).values_list(
-            "pk", "path", "label_lon", "label_lat", "parent__parent__code"
-        )
-    )
-    teams = dict(Department.objects.filter(code__endswith="-URBAN").values_list("code", "pk"))
-    minors = list(
-        Category.objects.filter(parent__isnull=False, time_limit__isnull=False).values_list(
-            "pk", "time_limit", "time_unit"
-        )
-    )
-    limit_s = np.array([t * (3600 if u == "working_hours" else 27000) for _, t, u in minors], dtype=np.int64)
-    grid_ids = np.array([g[0] for g in grids])
-    grid_team = np.array([teams.get(f"{g[4]}-URBAN", next(iter(teams.values()))) for g in grids])
-    # Seasonal weights: the 龙舟水 rainy season (May–June) brings half again as many reports.
-    days = np.array([START + timedelta(days=int(d)) for d in range(DAYS)])
-    weights = np.array([1.5 if d.month in (5, 6) else 1.0 for d in days])
-    weights /= weights.sum()
-    columns = [
-        "number",
-        "tracking_code",
-        "channel",
-        "reporter_name",
-        "reporter_phone",
-        "external_ref",
-        "lon",
-        "lat",
-        "source_system",
-        "source_lon",
-        "source_lat",
-        "address",
-        "grid_id",
-        "grid_path",
-        "category_id",
-        "description",
-        "urgency",
-        "extra",
-        "status",
-        "parked_from",
-        "department_id",
-        "escalation_level",
-        "supervision_count",
-        "rework_count",
-        "return_count",
-        "self_handled",
-        "limit_seconds",
-        "extension_seconds",
-        "paused_seconds",
-        "paused_since",
-        "clock_started_at",
-        "due_at",
-        "dispatch_due_at",
-        "rating",
-        "rating_comment",
-        "reported_at",
-        "accepted_at",
-        "dispatched_at",
-        "signed_at",
-        "handled_at",
-        "verified_at",
-        "closed_at",
-        "updated_at",
-    ]
-    chunk = 250_000
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        for offset in range(0, count, chunk):
-            n = min(chunk, count - offset)
-            day = rng.choice(DAYS, size=n, p=weights)
-            reported = START.timestamp() + day * 86400 + rng.uniform(0, 86400, n)
-            g = rng.integers(0, len(grids), n)
-            c = rng.integers(0, len(minors), n)
-            limit = limit_s[c]
-            wall_limit = limit * 24 / 7.5
-            fate = rng.random(n)
-            rejected = fate < 0.05
-            self_handled = (fate >= 0.05) & (fate < 0.13)
-            accepted = ~rejected & ~self_handled
-            accepted_at = reported + 600
-            late_dispatch = rng.random(n) < 0.03
-            dispatched_at = accepted_at + np.where(late_dispatch, 4 * 3600, 1200)
-            dispatch_due = reported + 3600
-            due = dispatched_at + wall_limit
-            outcome = rng.random(n)
-            handled = accepted & (outcome < 0.95)
-            parked = accepted & (outcome >= 0.95) & (outcome < 0.97)
-            duration = wall_limit * rng.lognormal(-1.0, 0.8, n)
-            handled_at = dispatched_at + duration
-            closed = handled & (rng.random(n) < 0.92)
-            rework = (handled & (rng.random(n) < 0.06)).astype(int)
-            rating = np.where(closed, rng.choice([1, 2, 3, 4, 5], size=n, p=[0.02, 0.03, 0.1, 0.25, 0.6]), 0)
-            status = np.where(
-                rejected,
-                "rejected",
-                np.where(
-                    self_handled,
-                    "closed",
-                    np.where(
-                        closed, "closed", np.where(handled, "revisit", np.where(parked, "parked", "signed"))
-                    ),
-                ),
-            )
-
-            def ts(values: np.ndarray, mask: np.ndarray) -> list[str | None]:
-                return [
-                    datetime.fromtimestamp(v, UTC).isoformat() if m else None
-                    for v, m in zip(values.tolist(), mask.tolist(), strict=True)
-                ]
-
-            r_ts = ts(reported, np.ones(n, dtype=bool))
-            acc_ts = ts(accepted_at, accepted)
-            disp_ts = ts(dispatched_at, accepted)
-            due_ts = ts(due, accepted)
-            ddue_ts = ts(dispatch_due, np.ones(n, dtype=bool))
-            hand_ts = ts(np.where(self_handled, reported, handled_at), handled | self_handled)
-            closed_ts = ts(
-                np.where(self_handled, reported, handled_at + 86400), closed | self_handled | rejected
-            )
-            paused_ts = ts(dispatched_at + 3600, parked)
-            sql = f"COPY cases_case ({', '.join(columns)}) FROM STDIN"
-            with cursor.cursor.copy(sql) as copy:  # type: ignore[attr-defined]
-                for i in range(n):
-                    k = offset + i
-                    gi = int(g[i])
-                    _, path, lon, lat, _ = grids[gi]
-                    copy.write_row(
-                        (
-                            f"B{k:010d}",
-                            f"T{k:010d}",
-                            "grid_worker",
-                            "",
-                            "",
-                            "",
-                            lon,
-                            lat,
-                            "wgs84",
-                            lon,
-                            lat,
-                            "",
-                            int(grid_ids[gi]),
-                            path,
-                            minors[int(c[i])][0],
-                            "synthetic",
-                            "normal",
-                            "{}",
-                            status[i],
-                            "",
-                            int(grid_team[gi]) if accepted[i] else None,
-                            0,
-                            0,
-                            int(rework[i]),
-                            0,
-                            bool(self_handled[i]),
-                            int(limit[i]) if accepted[i] else None,
-                            0,
-                            0,
-                            paused_ts[i],
-                            disp_ts[i],
-                            due_ts[i],
-                            ddue_ts[i],
-                            int(rating[i]) or None,
-                            "",
-                            r_ts[i],
-                            acc_ts[i],
-                            disp_ts[i],
-                            disp_ts[i],
-                            hand_ts[i],
-                            hand_ts[i],
-                            closed_ts[i] if status[i] == "closed" or rejected[i] else None,
-                            r_ts[i],
-                        )
-                    )
-            done = offset + n
-            rate = done / (time.monotonic() - started)
-            print(f"  {done:,}/{count:,} cases ({rate:,.0f} rows/s)", flush=True)
-        cursor.execute("ANALYZE cases_case")
-    psql("VACUUM (ANALYZE) cases_case", DB)  # the visibility map lets the overdue watch index answer alone
+    bulk.load_cases(count=count, seed=seed, until=UNTIL, progress=lambda m: print(f"  {m}", flush=True))
 
 
 def time_django(runs: int) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -262,3 +263,17 @@ def test_saves_that_change_no_kpi_field_write_no_delta(place: Place) -> None:
     stale.save()
     change = KpiDelta.objects.order_by("-id").first()
     assert change is not None and change.rejected == 1 and change.reported == 0
+
+
+def test_without_a_node_a_commander_reads_their_area_from_the_rollups(
+    place: Place, api_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_mix(place, count=20, seed=3)
+    client = api_client(place.city_commander)
+    with_node = client.get("/api/v1/kpis", {"node": place.city["441900"].pk}).json()
+
+    def no_recount(*args: object, **kwargs: object) -> None:
+        raise AssertionError("counted over the cases")
+
+    monkeypatch.setattr(kpis, "compute", no_recount)
+    assert client.get("/api/v1/kpis").json() == with_node

@@ -24,7 +24,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from zhiwang.accounts.permissions import scope_for
+from zhiwang.accounts.permissions import Scope, scope_for
 from zhiwang.cases import rollups
 from zhiwang.cases.models import WATCHED_STATUSES, Case, Status
 from zhiwang.cases.rollups import Tally
@@ -198,6 +198,16 @@ def _whole_days(
     return first_day, end_day, head_end, tail_start
 
 
+def _single_area(scope: Scope) -> GridNode | None:
+    """The one grid subtree a reader's view consists of, if it is exactly one (no department)."""
+    if scope.is_superuser or scope.department_ids:
+        return None
+    paths = scope.paths()
+    if len(paths) != 1:
+        return None
+    return GridNode.objects.only("pk", "path").filter(path=paths[0]).first()
+
+
 def report(
     *,
     actor: Actor,
@@ -209,8 +219,11 @@ def report(
     now: datetime | None = None,
 ) -> Kpis:
     """The figures for a node, department or reporter and a period, as the reader may see them.
-    From the rollups when they hold exactly the reader's cohort, otherwise counted over the cases."""
+    From the rollups when they hold exactly the reader's cohort, otherwise counted over the cases.
+    Without a node, a reader whose view is one area (a commander, a leader) gets that area's figures."""
     now = now or timezone.now()
+    if node is None:
+        node = _single_area(scope_for(actor))
     within = node.path if node is not None else None
 
     def cohort(start: datetime | None, end: datetime | None) -> QuerySet[Case]:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-from tests.browser.conftest import browser, phone, shoot  # noqa: F401  (fixtures used here)
 from tests.portal.conftest import GLOSSARY, write_mo
 from tests.registry.declarants import declared_id_number
 from tests.registry.world import ORIGIN, build_side
@@ -28,8 +27,8 @@ def test_a_migrant_registers_from_a_phone_and_follows_the_outcome(
     city: Any,
     superuser: User,
     make_user: Callable[..., User],
-    phone: Any,  # noqa: F811
-    shoot: Callable[[Any, str], Path],  # noqa: F811
+    phone: Any,
+    shoot: Callable[[Any, str], Path],
     settings: Any,
     tmp_path: Path,
 ) -> None:
