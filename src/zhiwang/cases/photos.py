@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from zhiwang.cases.models import CasePhoto, Status
+from zhiwang.accounts.models import User
+from zhiwang.cases.models import Case, CasePhoto, Status
 from zhiwang.cases.permissions import relation
 from zhiwang.cases.steps import (
     Actor,
@@ -28,11 +29,8 @@ def photo_kind(head: bytes) -> str | None:
     return None
 
 
-def case_add_photo(*, actor: Actor, case_id: int, stage: str, content: bytes, origin: Origin) -> CasePhoto:
-    """A photo at a stage: the reporter's at report, the handler's before and after handling (or the
-    grid worker's own, for a problem handled on the spot), the finder's at verification."""
-    if stage not in CasePhoto.Stage.values:
-        raise ValidationFailed(f"Unknown photo stage {stage!r}.", code="bad_stage")
+def photo_extension(content: bytes) -> str:
+    """The file extension of an acceptable photo (JPEG, PNG or WebP, at most 10 MB), by its bytes."""
     if not content:
         raise ValidationFailed("The photo is empty.", code="empty_photo")
     if len(content) > MAX_PHOTO_BYTES:
@@ -40,6 +38,25 @@ def case_add_photo(*, actor: Actor, case_id: int, stage: str, content: bytes, or
     extension = photo_kind(content[:16])
     if extension is None:
         raise ValidationFailed("Send a JPEG, PNG or WebP photo.", code="bad_photo_type")
+    return extension
+
+
+def photo_save(
+    case: Case, stage: str, content: bytes, extension: str, uploaded_by: User | None, name: str = ""
+) -> CasePhoto:
+    """Store a checked photo of a locked case (the caller records the timeline entry and audit row)."""
+    photo = CasePhoto(case=case, stage=stage, uploaded_by=uploaded_by)
+    photo.file.save(f"{case.number}-{name or stage}.{extension}", ContentFile(content), save=False)
+    photo.save()
+    return photo
+
+
+def case_add_photo(*, actor: Actor, case_id: int, stage: str, content: bytes, origin: Origin) -> CasePhoto:
+    """A photo at a stage: the reporter's at report, the handler's before and after handling (or the
+    grid worker's own, for a problem handled on the spot), the finder's at verification."""
+    if stage not in CasePhoto.Stage.values:
+        raise ValidationFailed(f"Unknown photo stage {stage!r}.", code="bad_stage")
+    extension = photo_extension(content)
     with transaction.atomic():
         case = lock_case(case_id)
         rel = relation(actor, case)
@@ -56,9 +73,7 @@ def case_add_photo(*, actor: Actor, case_id: int, stage: str, content: bytes, or
         }[CasePhoto.Stage(stage)]
         if not allowed:
             raise PermissionDenied("You may not add a photo of this stage to this case now.")
-        photo = CasePhoto(case=case, stage=stage, uploaded_by=user_of(actor))
-        photo.file.save(f"{case.number}-{stage}.{extension}", ContentFile(content), save=False)
-        photo.save()
+        photo = photo_save(case, stage, content, extension, user_of(actor))
         record_event(case, "photo", actor, before=case.status, stage=stage, photo=photo.pk)
         record_audit(case, "photo", actor, origin, stage=stage)
     return photo

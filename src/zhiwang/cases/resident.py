@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import re
 
-from django.core.files.base import ContentFile
 from django.db import transaction
 
 from zhiwang.cases import selectors as reads
@@ -20,7 +19,7 @@ from zhiwang.cases import steps
 from zhiwang.cases.intake import Reported, case_report
 from zhiwang.cases.models import Case, CaseEvent, CasePhoto, Channel, Status
 from zhiwang.cases.notices import tell, tell_reporters
-from zhiwang.cases.photos import MAX_PHOTO_BYTES, photo_kind
+from zhiwang.cases.photos import photo_extension, photo_save
 from zhiwang.cases.steps import lock_case, record_audit, record_event
 from zhiwang.cases.workflow import TRANSITIONS
 from zhiwang.common.errors import Conflict, NotFound, ValidationFailed
@@ -71,18 +70,6 @@ def reporter_matches(case: Case, tracking_code: str, phone: str) -> bool:
 # --- the report ---------------------------------------------------------------------------------
 
 
-def photo_extension(content: bytes) -> str:
-    """The file extension of an acceptable report photo, by the checks `case_add_photo` makes."""
-    if not content:
-        raise ValidationFailed("The photo is empty.", code="empty_photo")
-    if len(content) > MAX_PHOTO_BYTES:
-        raise ValidationFailed("A photo may be at most 10 MB.", code="photo_too_large")
-    extension = photo_kind(content[:16])
-    if extension is None:
-        raise ValidationFailed("Send a JPEG, PNG or WebP photo.", code="bad_photo_type")
-    return extension
-
-
 def case_report_by_resident(
     *,
     lon: float,
@@ -126,11 +113,7 @@ def case_report_by_resident(
 def _store_report_photo(case_id: int, content: bytes, extension: str, origin: Origin) -> CasePhoto:
     with transaction.atomic():
         case = lock_case(case_id)
-        photo = CasePhoto(case=case, stage=CasePhoto.Stage.REPORT, uploaded_by=None)
-        photo.file.save(
-            f"{case.number}-{CasePhoto.Stage.REPORT}.{extension}", ContentFile(content), save=False
-        )
-        photo.save()
+        photo = photo_save(case, CasePhoto.Stage.REPORT, content, extension, None)
         event = record_event(
             case, "photo", None, before=case.status, stage=CasePhoto.Stage.REPORT, photo=photo.pk
         )

@@ -90,8 +90,7 @@ def notify(
         raise RuntimeError("notify() must be called inside the caller's transaction.atomic() block.")
     if len(link) > LINK_MAX:
         raise ValueError(f"A notification link is at most {LINK_MAX} characters.")
-    if len(subject) > SUBJECT_MAX:
-        subject = subject[: SUBJECT_MAX - 1] + "…"
+    subject = _short(subject)
     wanted = _channels(channels)
     seen: set[int] = set()
     rows: list[OutboxMessage] = []
@@ -115,6 +114,15 @@ def notify(
                     object_id=str(object_id),
                 )
             )
+    return _queue(rows)
+
+
+def _short(subject: str) -> str:
+    return subject if len(subject) <= SUBJECT_MAX else subject[: SUBJECT_MAX - 1] + "…"
+
+
+def _queue(rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Write the outbox rows in the caller's transaction; delivery is scheduled after commit."""
     if not rows:
         return []
     messages = OutboxMessage.objects.bulk_create(rows)
@@ -133,8 +141,7 @@ def notify_phones(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify_phones() must be called inside the caller's transaction.atomic() block.")
-    if len(subject) > SUBJECT_MAX:
-        subject = subject[: SUBJECT_MAX - 1] + "…"
+    subject = _short(subject)
     channels = [c for c in enabled_channels() if c in (Channel.SMS, Channel.CONSOLE)]
     numbers = list(dict.fromkeys(p.strip() for p in phones if p and p.strip()))
     rows = [
@@ -149,11 +156,7 @@ def notify_phones(
         for number in numbers
         for channel in channels
     ]
-    if not rows:
-        return []
-    messages = OutboxMessage.objects.bulk_create(rows)
-    transaction.on_commit(_schedule_delivery, robust=True)
-    return messages
+    return _queue(rows)
 
 
 def _schedule_delivery() -> None:

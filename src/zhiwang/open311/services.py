@@ -20,7 +20,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
 from django.utils import timezone
@@ -31,7 +30,7 @@ from zhiwang.cases import steps
 from zhiwang.cases.intake import case_report
 from zhiwang.cases.models import Case, CaseEvent, CasePhoto, Channel
 from zhiwang.cases.notices import tell
-from zhiwang.cases.resident import photo_extension
+from zhiwang.cases.photos import photo_extension, photo_save
 from zhiwang.cases.steps import Actor, lock_case, record_audit
 from zhiwang.common.errors import ApplicationError, PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
@@ -456,9 +455,7 @@ def _store_photo(
     """A photo the reporter took, at the report stage of the case's photos."""
     with transaction.atomic():
         case = lock_case(case_id)
-        photo = CasePhoto(case=case, stage=CasePhoto.Stage.REPORT, uploaded_by=None)
-        photo.file.save(f"{case.number}-open311.{extension}", ContentFile(content), save=False)
-        photo.save()
+        photo = photo_save(case, CasePhoto.Stage.REPORT, content, extension, None, name="open311")
         _event(case, "photo", application, stage=CasePhoto.Stage.REPORT, photo=photo.pk, by="open311")
         record_audit(
             case, "photo", None, origin, stage=CasePhoto.Stage.REPORT, by=f"open311:{application.pk}"

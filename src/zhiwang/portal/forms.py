@@ -8,8 +8,8 @@ from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
-from zhiwang.cases.photos import MAX_PHOTO_BYTES
-from zhiwang.cases.resident import mobile_number, normal_tracking_code, phone_digits, photo_extension
+from zhiwang.cases.photos import MAX_PHOTO_BYTES, photo_extension
+from zhiwang.cases.resident import mobile_number, normal_tracking_code, phone_digits
 from zhiwang.common.errors import ValidationFailed
 from zhiwang.portal import abuse
 from zhiwang.portal.wording import REPORT_REFUSALS
