@@ -230,7 +230,9 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 def rewrite_doc(text: str, summary: str) -> str:
     block = (
         f"{START}\n## Summary\n\nWritten by `benchmarks/run_all.py` from benchmarks/results/*.json; "
-        f"details in the sections below.\n\n{summary}\n{END}"
+        "details in the sections below.\n`scripts/benchmark` runs every benchmark from a clean clone (it "
+        "installs what they need first);\n`scripts/benchmark --quick` runs them at smaller sizes.\n\n"
+        f"{summary}\n{END}"
     )
     if START in text and END in text:
         head, rest = text.split(START, 1)
