@@ -164,7 +164,7 @@ def import_phase(path: Path, workers: int | None, defer_indexes: bool, profile: 
         profiler.disable()
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(25)
-        stats.sort_stats("cumulative").print_stats("registry/importing.py", 30)
+        stats.sort_stats("cumulative").print_stats("registry/importing/", 30)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "rows": batch.rows_imported,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,8 @@ from zhiwang.grids.importing import grid_import_geojson
 from zhiwang.grids.models import GridNode
 from zhiwang.workcalendar import selectors as calendar_cache
 
+from . import distribution
+
 PASSWORD = "correct-horse-battery-staple"
 
 
@@ -24,6 +27,22 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    distribution.install()
+
+
+@pytest.fixture(autouse=True)
+def _queries_name_their_city() -> Iterator[None]:
+    """On PostgreSQL, every statement a request issues on a distributed table names its city
+    (tests/distribution.py); a test whose requests issued one that does not fails."""
+    distribution.RECORDER.found.clear()
+    yield
+    found = list(dict.fromkeys(distribution.RECORDER.found))
+    distribution.RECORDER.found.clear()
+    if found and os.environ.get("ZHIWANG_DISTRIBUTION_REPORT"):
+        with open(os.environ["ZHIWANG_DISTRIBUTION_REPORT"], "a", encoding="utf-8") as report:
+            report.writelines(line + "\n" for line in found)
+    elif found:
+        pytest.fail("Statements on distributed tables without their city:\n" + "\n".join(found[:20]))
 
 
 def square(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("console/", include("zhiwang.grids.urls")),
     path("console/", include("zhiwang.cases.urls")),
     path("console/dashboard/", include("zhiwang.dashboard.urls")),
+    path("console/registry/", include("zhiwang.registry.urls")),
     path("resident/", include("zhiwang.portal.urls")),
     path("field/", include("zhiwang.field.urls")),
     path("open311/v2/", include("zhiwang.open311.urls")),

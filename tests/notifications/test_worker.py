@@ -107,3 +107,15 @@ def test_the_worker_stops_cleanly_on_sigterm() -> None:
     assert "task:before-stop" in calls and "job:stop" in calls
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
     assert signal.getsignal(signal.SIGTERM) == term_handler  # the previous handlers are back
+
+
+def test_a_tasks_only_worker_runs_no_periodic_job() -> None:
+    periodic.register("tests.tick", every_seconds=3600)(tick)
+    shout.enqueue("quiet")
+
+    out = StringIO()
+    call_command("worker", "--once", "--no-periodic", stdout=out)
+
+    assert calls == ["task:quiet"]
+    assert "Ran 0 periodic job(s) and 1 task(s)." in out.getvalue()
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"

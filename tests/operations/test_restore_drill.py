@@ -104,7 +104,11 @@ def test_a_backup_taken_while_writes_go_on_restores_to_one_moment(
                         at=timezone.now(), action="drill.write", channel="system", object_id=str(n)
                     )
                     CaseEvent.objects.create(
-                        case_id=town.waiting.pk, kind="drill", at=timezone.now(), note=str(n)
+                        case_id=town.waiting.pk,
+                        city_id=town.waiting.city_id,
+                        kind="drill",
+                        at=timezone.now(),
+                        note=str(n),
                     )
                 committed[0] = n + 1
                 time.sleep(0.001)

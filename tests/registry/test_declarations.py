@@ -18,6 +18,7 @@ from tests.registry.world import ORIGIN
 from zhiwang.accounts.models import User
 from zhiwang.audit.models import AuditEntry
 from zhiwang.common.errors import NotFound, ValidationFailed
+from zhiwang.notifications.models import OutboxMessage
 from zhiwang.registry import crypto, declarations, services
 from zhiwang.registry.declarations import DeclarationFields
 from zhiwang.registry.models import (
@@ -134,6 +135,28 @@ def test_a_rejected_declaration_changes_nothing_and_tells_the_reason(
     again = client.post(f"{R}/{declaration.pk}/approve")
     assert again.status_code == 409 and again.json()["error"]["code"] == "declaration_decided"
     assert actions(declaration) == ["registry.declaration.submit", "registry.declaration.reject"]
+
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_the_declarant_hears_the_decision_by_text_message(
+    approve: bool, reg: Registry, api_client: Callable[[User | None], Client], settings: Any
+) -> None:
+    settings.ZHIWANG_NOTIFY_CHANNELS = "inapp,sms"
+    settings.ZHIWANG_SMS_GATEWAY_URL = "http://127.0.0.1:9/sms"
+    declaration = declare(second_room(reg))
+    client = api_client(reg.worker)
+    if approve:
+        response = client.post(f"{R}/{declaration.pk}/approve")
+    else:
+        response = client.post(
+            f"{R}/{declaration.pk}/reject", json.dumps({"reason": "门牌号不符"}), "application/json"
+        )
+    assert response.status_code == 200, response.content
+    text = OutboxMessage.objects.get(channel="sms", object_id=str(declaration.pk))
+    assert text.address == DECLARANT_PHONE and text.recipient is None
+    assert text.subject == "申报审核结果" and declaration.code in text.body
+    assert ("审核通过" in text.body) is approve
+    assert ("门牌号不符" in text.body) is not approve
 
 
 def test_a_worker_of_another_grid_never_sees_nor_decides_the_declaration(

@@ -18,6 +18,8 @@ from tests.registry.conftest import Registry
 from tests.registry.world import ORIGIN, id_number
 from zhiwang.common.errors import ValidationFailed
 from zhiwang.registry import crypto, importing
+from zhiwang.registry.importing import persons as person_import
+from zhiwang.registry.importing import tables
 from zhiwang.registry.models import ID_NUMBER_COLUMN, PERSON_PHONE_COLUMN, ImportBatch, Person
 
 HEADER = "房屋编码,姓名,身份证号,联系电话,人员类型,流入原因,办证类型,入住日期,工作单位"
@@ -121,7 +123,7 @@ def _imported_then_undone(reg: Registry, content: bytes, workers: int) -> tuple[
 def test_parallel_checking_writes_exactly_what_serial_checking_writes(
     reg: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK", 4)
+    monkeypatch.setattr(person_import, "CHUNK", 4)
     lines = _good_rows(reg, 13)
     # A resident registered outside the importer's scope moves here: the old registration ends.
     lines.append(f"{reg.inside.room.code},居民外来,{reg.outside.id_number},,户籍,,,2024-01-01,")
@@ -137,7 +139,7 @@ def test_parallel_checking_writes_exactly_what_serial_checking_writes(
 def test_parallel_checking_reports_exactly_the_errors_of_serial_checking(
     reg: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK", 4)
+    monkeypatch.setattr(person_import, "CHUNK", 4)
     content = _csv(_bad_rows(reg, _good_rows(reg, 16)))
     reports = []
     for workers in (0, 2):
@@ -167,7 +169,7 @@ def test_a_csv_file_is_read_in_blocks_as_it_was_read_whole(
     encoding: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Seven-byte blocks cut multi-byte characters, the BOM and a quoted line break in two.
-    monkeypatch.setattr(importing, "BLOCK", 7)
+    monkeypatch.setattr(tables, "BLOCK", 7)
     text = '房屋编码,姓名,备注\r\nA1,"张\n三",东莞 \r\nA2, 李四 ,"引号""里"\n\nA3,王五,末行无换行'
     content = text.encode(encoding)
     rows = list(importing.read_table(io.BytesIO(content), "x.csv"))
@@ -211,15 +213,15 @@ def test_free_text_with_copy_control_characters_is_stored_as_written(reg: Regist
 
 def test_copy_lines_match_the_columns_they_are_written_to() -> None:
     now = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
-    plan = importing.Plan({}, date(2026, 6, 1), now, 7, True)
-    checker = importing.RowChecker(plan)
-    room = importing.RoomInfo(5, None, "/1/")
+    plan = person_import.Plan({}, date(2026, 6, 1), now, 7, True)
+    checker = person_import.RowChecker(plan)
+    room = person_import.RoomInfo(5, None, "/1/")
     number = id_number(born="19700101")
     person = checker._person({"name": "甲"}, number, "h", "", date(2024, 1, 2), room)
-    line = importing._person_line(person) + "\t" + checker.trailer_text
+    line = person_import._person_line(person) + "\t" + checker.trailer_text
     fields = line.split("\t")
-    assert len(fields) == len(importing.PERSON_COLUMNS) - 1  # all but the id
-    named = dict(zip(importing.PERSON_COLUMNS[1:], fields, strict=True))
+    assert len(fields) == len(person_import.PERSON_COLUMNS) - 1  # all but the id
+    named = dict(zip(person_import.PERSON_COLUMNS[1:], fields, strict=True))
     assert (named["birth_date"], named["grid_id"], named["employment_since"], named["tags"]) == (
         "1970-01-01",
         "\\N",
@@ -265,17 +267,17 @@ def postgres_only() -> Iterator[None]:
 def test_a_first_load_builds_the_secondary_indexes_after_the_rows(
     reg: Registry, postgres_only: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "CHUNK", 4)
+    monkeypatch.setattr(person_import, "CHUNK", 4)
     before = _indexes()
     assert len(before) > 5
     built: list[str] = []
-    original = importing._secondary_indexes_deferred
+    original = person_import._secondary_indexes_deferred
 
     def spy(tables: tuple[str, ...]) -> Any:
         built.append(",".join(tables))
         return original(tables)
 
-    monkeypatch.setattr(importing, "_secondary_indexes_deferred", spy)
+    monkeypatch.setattr(person_import, "_secondary_indexes_deferred", spy)
     lines = _good_rows(reg, 10)
     batch = importing.import_persons(
         actor=reg.worker,
@@ -305,10 +307,10 @@ def test_a_failed_first_load_leaves_every_index_in_place(
     before = _indexes()
     count = Person.objects.count()
 
-    def broken(self: importing.Writer, good: list[Any]) -> None:
+    def broken(self: person_import.Writer, good: list[Any]) -> None:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(importing.Writer, "write", broken)
+    monkeypatch.setattr(person_import.Writer, "write", broken)
     with pytest.raises(RuntimeError):
         importing.import_persons(
             actor=reg.worker,

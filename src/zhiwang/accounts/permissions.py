@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from zhiwang.accounts.models import Role, RoleAssignment, User
 from zhiwang.common.errors import NotFound, PermissionDenied
+from zhiwang.grids.models import city_of
 
 # What each role may do. Reading the grids in scope is implied by holding any role there.
 CAN_ADMINISTER = frozenset({Role.ADMINISTRATOR})
@@ -84,6 +85,19 @@ class Scope:
         for prefix in prefixes:
             query |= Q(**{f"{field_name}__startswith": prefix})
         return query
+
+    @property
+    def city_ids(self) -> tuple[int, ...]:
+        """The cities this user holds any role in (a department's through its jurisdiction)."""
+        cities = {city_of(p) for paths in self.paths_by_role.values() for p in paths}
+        return tuple(sorted(c for c in cities if c is not None))
+
+    def city_q(self, field_name: str = "city_id") -> Q:
+        """A filter naming the user's cities, which every query of a distributed table carries
+        (`zhiwang.common.distribution`); a superuser's reads span every city."""
+        if self.is_superuser:
+            return Q()
+        return Q(**{f"{field_name}__in": self.city_ids})
 
     def requires_second_factor(self) -> bool:
         return bool(self.roles & NEEDS_SECOND_FACTOR)

@@ -64,7 +64,9 @@ def _detail(
         case.overlay_grids_codes = fresh.overlay_codes  # type: ignore[attr-defined]
         case.photo_list = []  # type: ignore[attr-defined]
     else:
-        pending = Extension.objects.filter(case=case, decision=Extension.Decision.PENDING).exists()
+        pending = Extension.objects.filter(
+            city_id=case.city_id, case=case, decision=Extension.Decision.PENDING
+        ).exists()
         case.timeline = list(selectors.case_timeline(case))  # type: ignore[attr-defined]
         case.overlay_grids_codes = list(  # type: ignore[attr-defined]
             case.overlay_grids.order_by("code").values_list("code", flat=True)
@@ -76,7 +78,7 @@ def _detail(
                 "uploaded_at": p.uploaded_at,
                 "url": f"/api/v1/cases/{case.pk}/photos/{p.pk}",
             }
-            for p in case.photos.order_by("uploaded_at", "id")
+            for p in case.photos.filter(city_id=case.city_id).order_by("uploaded_at", "id")
         ]
     case.actions = allowed_actions(request.user, case, pending_extension=pending)  # type: ignore[attr-defined]
     return case  # type: ignore[return-value]  # the schema reads attributes

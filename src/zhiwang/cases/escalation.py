@@ -31,15 +31,21 @@ def scan_deadlines(now: datetime | None = None, batch: int = 500) -> dict[str, i
         handled_at__isnull=True,
     )
     warned = escalated = 0
-    for case_id in running.filter(warned_at__isnull=True).values_list("pk", flat=True)[:batch]:
+    # The scan spans every city; each case is then locked by its city and id.
+    for case_id, city_id in running.filter(warned_at__isnull=True).values_list("pk", "city_id")[:batch]:
         with transaction.atomic():
-            case = Case.objects.select_for_update().filter(pk=case_id, warned_at__isnull=True).first()
+            case = (
+                Case.objects.select_for_update()
+                .filter(city_id=city_id, pk=case_id, warned_at__isnull=True)
+                .first()
+            )
             if case is None or clock.light(case, now) not in (Light.YELLOW, Light.RED):
                 continue
             case.warned_at = now
             case.save(update_fields=["warned_at"])
             CaseEvent.objects.create(
                 case=case,
+                city_id=case.city_id,
                 kind="warn",
                 at=now,
                 from_status=case.status,
@@ -53,11 +59,11 @@ def scan_deadlines(now: datetime | None = None, batch: int = 500) -> dict[str, i
                 f"案件 {case.number} 将于 {timezone.localtime(case.due_at):%m-%d %H:%M} 到期。",
             )
             warned += 1
-    for case_id in running.filter(due_at__lt=now, escalation_level__lt=2).values_list("pk", flat=True)[
-        :batch
-    ]:
+    for case_id, city_id in running.filter(due_at__lt=now, escalation_level__lt=2).values_list(
+        "pk", "city_id"
+    )[:batch]:
         with transaction.atomic():
-            case = Case.objects.select_for_update().filter(pk=case_id).first()
+            case = Case.objects.select_for_update().filter(city_id=city_id, pk=case_id).first()
             if case is None or not clock.is_overdue(case, now) or case.escalation_level >= 2:
                 continue
             if case.escalated_at is not None and calendar.working_seconds(case.escalated_at, now) < day:
@@ -68,6 +74,7 @@ def scan_deadlines(now: datetime | None = None, batch: int = 500) -> dict[str, i
             level = LEVEL_NAMES[case.escalation_level]
             CaseEvent.objects.create(
                 case=case,
+                city_id=case.city_id,
                 kind="escalate",
                 at=now,
                 from_status=case.status,

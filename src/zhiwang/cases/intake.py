@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from zhiwang.accounts.models import Role
-from zhiwang.accounts.permissions import scope_for
+from zhiwang.accounts.permissions import Scope, scope_for
 from zhiwang.cases import steps
 from zhiwang.cases.models import Case, CaseEvent, Channel, Status, Urgency
 from zhiwang.cases.steps import (
@@ -25,7 +25,7 @@ from zhiwang.cases.steps import (
 from zhiwang.common.errors import PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.grids import locate as locating
-from zhiwang.grids.models import GridNode
+from zhiwang.grids.models import GridNode, city_of
 from zhiwang.workcalendar.selectors import working_calendar
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -42,6 +42,16 @@ class Reported:
 
 def _tracking_code() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
+
+
+def _city_of_report(grid: GridNode | None, scope: Scope) -> int:
+    """The city of the grid the report lies in; outside every grid, the reporter's only city, else
+    the deployment's home city."""
+    if grid is not None:
+        return city_of(grid.path) or 0
+    if len(scope.city_ids) == 1:
+        return scope.city_ids[0]
+    return locating.home_city_id()
 
 
 def case_report(
@@ -86,23 +96,25 @@ def case_report(
         raise ValidationFailed(f"Unknown urgency {urgency!r}.", code="bad_urgency")
     if not description.strip():
         raise ValidationFailed("Describe the problem.", code="description_required")
+    location = locating.locate(lon, lat, system)
+    grid = (
+        GridNode.objects.only("pk", "code", "name", "path").filter(pk=location.grid_id).first()
+        if location.grid_id
+        else None
+    )
+    city_id = _city_of_report(grid, scope)
     key = (idempotency_key or "").strip() or None
     if key is not None:
-        existing = Case.objects.filter(idempotency_key=key).first()
+        # A retry reports the same place, so it names the same city as the first submission.
+        existing = Case.objects.filter(city_id=city_id, idempotency_key=key).first()
         if existing is not None:
             return Reported(existing, created=False)
-    location = locating.locate(lon, lat, system)
     category = category_for(category_code)
     if self_handled and (channel != Channel.GRID_WORKER or location.grid_id is None):
         raise ValidationFailed(
             "Only a grid worker handles a problem on the spot, inside a grid.", code="bad_self_handle"
         )
     now = at or steps.now()
-    grid = (
-        GridNode.objects.only("pk", "code", "name", "path").filter(pk=location.grid_id).first()
-        if location.grid_id
-        else None
-    )
     try:
         with transaction.atomic():
             case = Case(
@@ -121,6 +133,7 @@ def case_report(
                 address=address.strip()[:200],
                 grid=grid,
                 grid_path=grid.path if grid else "",
+                city_id=city_id,
                 category=category,
                 description=description.strip(),
                 urgency=urgency,
@@ -161,7 +174,7 @@ def case_report(
     except IntegrityError:
         # Two retries raced on the same key: the other one won; answer with its case.
         if key is not None:
-            existing = Case.objects.filter(idempotency_key=key).first()
+            existing = Case.objects.filter(city_id=city_id, idempotency_key=key).first()
             if existing is not None:
                 return Reported(existing, created=False)
         raise

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from zhiwang.accounts.models import Department
+from zhiwang.common.models import CityKeyed
 from zhiwang.grids.models import GridNode
 
 
@@ -72,7 +73,10 @@ class Light(models.TextChoices):
     STOPPED = "stopped", _("Clock stopped")
 
 
-class Case(models.Model):
+class Case(CityKeyed):
+    """A reported problem. `city_id` is the top-level grid of its place (or of the deployment, for a
+    report outside every grid); its timeline, photos and extension requests carry the same city."""
+
     number = models.CharField(max_length=24, unique=True, null=True, blank=True)
     tracking_code = models.CharField(max_length=16, unique=True)
     channel = models.CharField(max_length=16, choices=Channel.choices)
@@ -272,7 +276,7 @@ class KpiDelta(KpiCounters):
         return f"delta {self.pk} {self.day}"
 
 
-class CaseEvent(models.Model):
+class CaseEvent(CityKeyed):
     """One step in a case's timeline."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
@@ -293,7 +297,7 @@ class CaseEvent(models.Model):
         return f"{self.case_id} {self.kind}"
 
 
-class CasePhoto(models.Model):
+class CasePhoto(CityKeyed):
     class Stage(models.TextChoices):
         REPORT = "report", _("At report")
         BEFORE = "before", _("Before handling")
@@ -312,7 +316,7 @@ class CasePhoto(models.Model):
         return f"{self.case_id} {self.stage}"
 
 
-class Extension(models.Model):
+class Extension(CityKeyed):
     class Decision(models.TextChoices):
         PENDING = "pending", _("Pending")
         APPROVED = "approved", _("Approved")

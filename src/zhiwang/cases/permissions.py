@@ -6,16 +6,28 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 
 from zhiwang.accounts.models import Role
 from zhiwang.accounts.permissions import Scope, scope_for
 from zhiwang.cases.models import Case, Extension
 from zhiwang.cases.workflow import TRANSITIONS
+from zhiwang.grids.locate import home_city_id
 
 DISPATCH_ROLES = frozenset({Role.COMMUNITY_DISPATCHER, Role.TOWN_COMMANDER, Role.CITY_COMMANDER})
 COMMAND_ROLES = frozenset({Role.TOWN_COMMANDER, Role.CITY_COMMANDER})
 
 Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def cities_of(actor: AbstractBaseUser | AnonymousUser | None, field: str = "city_id") -> Q:
+    """The cities a request may be about, as a filter on `city_id` (the key of the case tables):
+    a staff member's cities (every city for a superuser); the deployment's home city for residents
+    and client applications, who name a case by its tracking code or number."""
+    scope = scope_for(actor)
+    if scope.is_superuser or scope.roles:
+        return scope.city_q(field)
+    return Q(**{field: home_city_id()})
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,9 @@ def allowed_actions(actor: Actor, case: Case, *, pending_extension: bool | None 
     """The actions `actor` may take on `case` now, in workflow order."""
     rel = relation(actor, case)
     if pending_extension is None:
-        pending_extension = Extension.objects.filter(case=case, decision=Extension.Decision.PENDING).exists()
+        pending_extension = Extension.objects.filter(
+            city_id=case.city_id, case=case, decision=Extension.Decision.PENDING
+        ).exists()
     allowed = []
     for action, transition in TRANSITIONS.items():
         if case.status not in transition.sources or not rel.has(transition.who):

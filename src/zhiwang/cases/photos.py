@@ -7,7 +7,7 @@ from django.db import transaction
 
 from zhiwang.accounts.models import User
 from zhiwang.cases.models import Case, CasePhoto, Status
-from zhiwang.cases.permissions import relation
+from zhiwang.cases.permissions import cities_of, relation
 from zhiwang.cases.steps import (
     Actor,
     lock_case,
@@ -45,7 +45,7 @@ def photo_save(
     case: Case, stage: str, content: bytes, extension: str, uploaded_by: User | None, name: str = ""
 ) -> CasePhoto:
     """Store a checked photo of a locked case (the caller records the timeline entry and audit row)."""
-    photo = CasePhoto(case=case, stage=stage, uploaded_by=uploaded_by)
+    photo = CasePhoto(case=case, city_id=case.city_id, stage=stage, uploaded_by=uploaded_by)
     photo.file.save(f"{case.number}-{name or stage}.{extension}", ContentFile(content), save=False)
     photo.save()
     return photo
@@ -58,7 +58,7 @@ def case_add_photo(*, actor: Actor, case_id: int, stage: str, content: bytes, or
         raise ValidationFailed(f"Unknown photo stage {stage!r}.", code="bad_stage")
     extension = photo_extension(content)
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         rel = relation(actor, case)
         if not rel.reader:
             raise NotFound("No such case.")

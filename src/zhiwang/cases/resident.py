@@ -13,12 +13,14 @@ import hmac
 import re
 
 from django.db import transaction
+from django.db.models import Q
 
 from zhiwang.cases import selectors as reads
 from zhiwang.cases import steps
 from zhiwang.cases.intake import Reported, case_report
 from zhiwang.cases.models import Case, CaseEvent, CasePhoto, Channel, Status
 from zhiwang.cases.notices import tell, tell_reporters
+from zhiwang.cases.permissions import cities_of
 from zhiwang.cases.photos import photo_extension, photo_save
 from zhiwang.cases.steps import lock_case, record_audit, record_event
 from zhiwang.cases.workflow import TRANSITIONS
@@ -106,13 +108,13 @@ def case_report_by_resident(
         reporter_phone=number,
     )
     if reported.created and photo is not None and extension is not None:
-        _store_report_photo(reported.case.pk, photo, extension, origin)
+        _store_report_photo(reported.case, photo, extension, origin)
     return reported
 
 
-def _store_report_photo(case_id: int, content: bytes, extension: str, origin: Origin) -> CasePhoto:
+def _store_report_photo(reported: Case, content: bytes, extension: str, origin: Origin) -> CasePhoto:
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(reported.pk, Q(city_id=reported.city_id))
         photo = photo_save(case, CasePhoto.Stage.REPORT, content, extension, None)
         event = record_event(
             case, "photo", None, before=case.status, stage=CasePhoto.Stage.REPORT, photo=photo.pk
@@ -128,7 +130,7 @@ def _store_report_photo(case_id: int, content: bytes, extension: str, origin: Or
 def _case_id_of(tracking_code: str) -> int:
     code = normal_tracking_code(tracking_code)
     case_id = (
-        Case.objects.filter(tracking_code=code).values_list("pk", flat=True).first()
+        Case.objects.filter(cities_of(None), tracking_code=code).values_list("pk", flat=True).first()
         if TRACKING_CODE_RE.match(code)
         else None
     )
@@ -146,7 +148,7 @@ def case_rate_by_reporter(
         raise ValidationFailed("A rating runs from 1 to 5.", code="bad_rating")
     case_id = _case_id_of(tracking_code)
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(None))
         if not reporter_matches(case, tracking_code, phone):
             raise NotFound("No such case.")  # the same answer as an unknown code
         if case.status not in TRANSITIONS["revisit"].sources:
@@ -168,7 +170,7 @@ def case_rate_by_reporter(
 def _tell_about_rating(case: Case, rating: int) -> None:
     dispatchers = reads.dispatchers_of(case)
     if case.status == Status.CLOSED:
-        merged = list(case.merged.select_related("reporter"))
+        merged = list(case.merged.filter(city_id=case.city_id).select_related("reporter"))
         tell_reporters(merged, "案件已办结", f"您反映的问题（案件 {case.number}）已办结。")
         tell(dispatchers, case, "居民已评价", f"案件 {case.number} 的报告人评价 {rating} 分，案件已办结。")
     else:

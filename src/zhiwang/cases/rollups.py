@@ -197,7 +197,9 @@ def _ensure_counted(sender: type[Case], instance: Case, raw: bool = False, **kwa
     """Before a case that was not loaded with its KPI fields is saved, read what it counted for."""
     if raw or instance.pk is None or instance._kpi_counted is not None:
         return
-    instance._kpi_counted = Case.objects.filter(pk=instance.pk).values(*KPI_FIELDS).first()
+    instance._kpi_counted = (
+        Case.objects.filter(city_id=instance.city_id, pk=instance.pk).values(*KPI_FIELDS).first()
+    )
 
 
 def _count_save(
@@ -376,7 +378,12 @@ def totals(
     if end_day is not None:
         deltas = deltas.filter(day__lt=end_day)
     if node is not None:
-        deltas = deltas.filter(**{"root_key" if len(path_ids(node.path)) == 1 else "town_key": node.pk})
+        ids = path_ids(node.path)
+        deltas = (
+            deltas.filter(root_key=ids[0])
+            if len(ids) == 1
+            else deltas.filter(root_key=ids[0], town_key=node.pk)
+        )
     if department_id:
         deltas = deltas.filter(department_key=department_id)
     columns = (*COUNTERS, "handling_buckets")

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from zhiwang.accounts.models import Department, Role, RoleAssignment, User
@@ -22,7 +22,7 @@ from zhiwang.cases.models import OPEN_STATUSES, Case, CaseEvent, CasePhoto, Exte
 from zhiwang.cases.permissions import relation
 from zhiwang.cases.routing import Route, route
 from zhiwang.common.errors import NotFound
-from zhiwang.grids.models import GridNode, path_prefixes
+from zhiwang.grids.models import GridNode, city_of, path_prefixes
 from zhiwang.workcalendar.selectors import working_calendar
 
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -43,12 +43,19 @@ def visible_q(scope: Scope) -> Q:
     return query
 
 
+def merged_number() -> Subquery:
+    """The number of the case a case was merged into, read within the case's own city."""
+    merged = Case.objects.filter(city_id=OuterRef("city_id"), pk=OuterRef("merged_into_id"))
+    return Subquery(merged.values("number"))
+
+
 def case_get(*, actor: Actor, case_id: int) -> Case:
-    require_staff_role(actor)
+    scope = require_staff_role(actor)
     case = (
         Case.objects.select_related("category", "grid", "department", "community", "handler", "reporter")
         .defer(*GRID_SHAPES)
-        .filter(pk=case_id)
+        .filter(scope.city_q(), pk=case_id)
+        .annotate(merged_into_number=merged_number())
         .first()
     )
     if case is None or not relation(actor, case).reader:
@@ -57,7 +64,7 @@ def case_get(*, actor: Actor, case_id: int) -> Case:
 
 
 def case_timeline(case: Case) -> QuerySet[CaseEvent]:
-    return case.events.order_by("at", "id")
+    return case.events.filter(city_id=case.city_id).order_by("at", "id")
 
 
 QUEUES = {
@@ -84,13 +91,13 @@ def case_cohort(
     """The cases the reader may see, reported in [since, until), in a subtree, of a department or
     reporter: the base of the work queues and of the KPIs."""
     scope = require_staff_role(actor)
-    cases = Case.objects.filter(visible_q(scope))
+    cases = Case.objects.filter(scope.city_q(), visible_q(scope))
     if since:
         cases = cases.filter(reported_at__gte=since)
     if until:
         cases = cases.filter(reported_at__lt=until)
     if within_path:
-        cases = cases.filter(grid_path__startswith=within_path)
+        cases = cases.filter(city_id=city_of(within_path) or 0, grid_path__startswith=within_path)
     if department_id is not None:
         cases = cases.filter(department_id=department_id)
     if reporter_id is not None:
@@ -228,7 +235,7 @@ def duplicate_candidates(*, actor: Actor, case: Case, limit: int = 5) -> list[tu
     dlat = radius / 111_320
     dlon = radius / (111_320 * max(0.1, math.cos(math.radians(case.lat))))
     candidates = (
-        Case.objects.filter(visible_q(scope))
+        Case.objects.filter(visible_q(scope), city_id=case.city_id)
         .filter(status__in=sorted(OPEN_STATUSES), merged_into__isnull=True)
         .exclude(pk=case.pk)
         .filter(lon__range=(case.lon - dlon, case.lon + dlon), lat__range=(case.lat - dlat, case.lat + dlat))
@@ -255,7 +262,7 @@ def duplicate_candidates(*, actor: Actor, case: Case, limit: int = 5) -> list[tu
 def photo_get(*, actor: Actor, case_id: int, photo_id: int) -> CasePhoto:
     """A photo of a case the actor may read."""
     case = case_get(actor=actor, case_id=case_id)
-    photo = CasePhoto.objects.filter(case=case, pk=photo_id).first()
+    photo = CasePhoto.objects.filter(city_id=case.city_id, case=case, pk=photo_id).first()
     if photo is None:
         raise NotFound("No such photo.")
     return photo
@@ -337,14 +344,14 @@ def queue_counts(*, actor: Actor, queues: Iterable[str], now: datetime | None = 
 def pending_extension(case: Case) -> Extension | None:
     """The extension request of a case waiting for a decision, if any."""
     return (
-        Extension.objects.filter(case=case, decision=Extension.Decision.PENDING)
+        Extension.objects.filter(city_id=case.city_id, case=case, decision=Extension.Decision.PENDING)
         .select_related("requested_by")
         .first()
     )
 
 
 def case_photos(case: Case) -> QuerySet[CasePhoto]:
-    return case.photos.order_by("uploaded_at", "id")
+    return case.photos.filter(city_id=case.city_id).order_by("uploaded_at", "id")
 
 
 def case_overlay_codes(case: Case) -> list[str]:

@@ -17,7 +17,7 @@ from zhiwang.cases.models import (
     Status,
 )
 from zhiwang.cases.notices import tell, tell_reporters
-from zhiwang.cases.permissions import allowed_actions, relation
+from zhiwang.cases.permissions import allowed_actions, cities_of, relation
 from zhiwang.cases.routing import route
 from zhiwang.cases.steps import (
     Actor,
@@ -41,7 +41,7 @@ def case_accept(
     *, actor: Actor, case_id: int, origin: Origin, category_code: str | None = None, note: str = ""
 ) -> Case:
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "accept")
         category = category_for(category_code) or case.category
         if category is None:
@@ -60,7 +60,7 @@ def case_reject(*, actor: Actor, case_id: int, reason: str, origin: Origin) -> C
     if not reason.strip():
         raise ValidationFailed("Give the reason for not accepting the case.", code="reason_required")
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "reject")
         before = case.status
         case.status = Status.REJECTED
@@ -78,13 +78,20 @@ def case_merge(*, actor: Actor, case_id: int, into_id: int, origin: Origin, note
         raise ValidationFailed("A case cannot be merged into itself.", code="bad_merge")
     with transaction.atomic():
         # Lock both rows in id order so that crossing merges cannot deadlock.
-        locked = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=sorted([case_id, into_id]))}
+        locked = {
+            c.pk: c
+            for c in Case.objects.select_for_update().filter(
+                cities_of(actor), pk__in=sorted([case_id, into_id])
+            )
+        }
         case, target = locked.get(case_id), locked.get(into_id)
         if case is None or target is None:
             raise NotFound("No such case.")
         check_action(actor, case, "merge")
         if not relation(actor, target).reader:
             raise NotFound("No such case.")
+        if target.city_id != case.city_id:
+            raise ValidationFailed("A case is merged only into a case of its own city.", code="bad_merge")
         if target.status in FINAL_STATUSES or target.merged_into_id is not None:
             raise Conflict("Merge into an open case.", code="target_closed")
         before = case.status
@@ -95,6 +102,7 @@ def case_merge(*, actor: Actor, case_id: int, into_id: int, origin: Origin, note
         record_event(case, "merge", actor, before=before, note=note, into=target.number)
         CaseEvent.objects.create(
             case=target,
+            city_id=target.city_id,
             kind="absorb",
             at=steps.now(),
             actor=user_of(actor),
@@ -123,7 +131,7 @@ def case_dispatch(
     if department_id is not None and community_id is not None:
         raise ValidationFailed("Dispatch to a department or to a community, not both.", code="bad_target")
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "dispatch")
         department = community = None
         reason = "chosen by the dispatcher"
@@ -178,7 +186,7 @@ def case_dispatch(
 
 def case_sign(*, actor: Actor, case_id: int, origin: Origin) -> Case:
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "sign")
         before = case.status
         case.status = Status.SIGNED
@@ -195,7 +203,7 @@ def case_return(*, actor: Actor, case_id: int, reason: str, origin: Origin) -> C
     if not reason.strip():
         raise ValidationFailed("Say why the case is not yours.", code="reason_required")
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "return")
         before = case.status
         returned_by = case.department.name if case.department else ""
@@ -220,9 +228,11 @@ def case_request_extension(
     if not reason.strip():
         raise ValidationFailed("Give the reason for the extension.", code="reason_required")
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "request_extension")
-        if Extension.objects.filter(case=case, decision=Extension.Decision.PENDING).exists():
+        if Extension.objects.filter(
+            city_id=case.city_id, case=case, decision=Extension.Decision.PENDING
+        ).exists():
             raise Conflict(
                 "An extension request is already pending.",
                 code="extension_pending",
@@ -230,7 +240,13 @@ def case_request_extension(
             )
         now = steps.now()
         extension = Extension.objects.create(
-            case=case, requested_by=user_of(actor), amount=amount, unit=unit, reason=reason, requested_at=now
+            case=case,
+            city_id=case.city_id,
+            requested_by=user_of(actor),
+            amount=amount,
+            unit=unit,
+            reason=reason,
+            requested_at=now,
         )
         clock.pause(case, now)
         case.save(update_fields=["paused_since", "updated_at"])
@@ -252,11 +268,11 @@ def case_decide_extension(
     *, actor: Actor, case_id: int, approve: bool, origin: Origin, note: str = ""
 ) -> Case:
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "decide_extension")
         extension = (
             Extension.objects.select_for_update()
-            .filter(case=case, decision=Extension.Decision.PENDING)
+            .filter(city_id=case.city_id, case=case, decision=Extension.Decision.PENDING)
             .first()
         )
         if extension is None:
@@ -295,7 +311,7 @@ def case_park(*, actor: Actor, case_id: int, reason: str, origin: Origin) -> Cas
     if not reason.strip():
         raise ValidationFailed("Give the reason for parking the case.", code="reason_required")
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "park")
         before = case.status
         case.parked_from = case.status
@@ -309,12 +325,14 @@ def case_park(*, actor: Actor, case_id: int, reason: str, origin: Origin) -> Cas
 
 def case_unpark(*, actor: Actor, case_id: int, origin: Origin, note: str = "") -> Case:
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "unpark")
         before = case.status
         case.status = case.parked_from or Status.ACCEPTED
         case.parked_from = ""
-        if not Extension.objects.filter(case=case, decision=Extension.Decision.PENDING).exists():
+        if not Extension.objects.filter(
+            city_id=case.city_id, case=case, decision=Extension.Decision.PENDING
+        ).exists():
             clock.resume(case, steps.now())
         case.save()
         record_event(case, "unpark", actor, before=before, note=note)
@@ -327,7 +345,7 @@ def case_handle(*, actor: Actor, case_id: int, result: str, origin: Origin) -> C
     if not result.strip():
         raise ValidationFailed("Describe what was done.", code="result_required")
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "handle")
         before = case.status
         case.status = Status.HANDLED
@@ -349,7 +367,7 @@ def case_handle(*, actor: Actor, case_id: int, result: str, origin: Origin) -> C
 def case_verify(*, actor: Actor, case_id: int, passed: bool, origin: Origin, note: str = "") -> Case:
     """核查: the finder checks on the spot; a failed check sends the case back to the same handler."""
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "verify")
         before = case.status
         now = steps.now()
@@ -378,7 +396,7 @@ def case_revisit(*, actor: Actor, case_id: int, rating: int, origin: Origin, com
     if not 1 <= rating <= 5:
         raise ValidationFailed("A rating runs from 1 to 5.", code="bad_rating")
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "revisit")
         before = case.status
         kind = steps.rate(case, rating, comment, steps.now())
@@ -386,7 +404,7 @@ def case_revisit(*, actor: Actor, case_id: int, rating: int, origin: Origin, com
         record_event(case, kind, actor, before=before, note=comment, rating=rating)
         record_audit(case, kind, actor, origin, rating=rating)
         if kind == "close":
-            merged = list(case.merged.all())
+            merged = list(case.merged.filter(city_id=case.city_id))
             tell_reporters([case, *merged], "案件已办结", f"您反映的问题（案件 {case.number}）已办结。")
         else:
             tell(reads.handlers_of(case), case, "案件重办", f"案件 {case.number} 回访不满意，请重新处置。")
@@ -398,7 +416,7 @@ def case_supervise(*, actor: Actor, case_id: int, note: str, origin: Origin) -> 
     if not note.strip():
         raise ValidationFailed("Say what is expected.", code="reason_required")
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "supervise")
         case.supervision_count += 1
         case.save(update_fields=["supervision_count", "updated_at"])

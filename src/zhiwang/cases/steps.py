@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 from django.utils import timezone
 
 from zhiwang.accounts.models import User
@@ -49,6 +50,7 @@ def record_event(
 ) -> CaseEvent:
     return CaseEvent.objects.create(
         case=case,
+        city_id=case.city_id,
         kind=kind,
         at=at or now(),
         actor=user_of(actor),
@@ -71,12 +73,13 @@ def record_audit(case: Case, action: str, actor: Actor, origin: Origin, **detail
     )
 
 
-def lock_case(case_id: int) -> Case:
+def lock_case(case_id: int, cities: Q) -> Case:
+    """The case, locked for the rest of the transaction; `cities` names its city (`cities_of`)."""
     case = (
         Case.objects.select_for_update(of=("self",))
         .select_related("category", "community", "grid")
         .defer(*reads.GRID_SHAPES)
-        .filter(pk=case_id)
+        .filter(cities, pk=case_id)
         .first()
     )
     if case is None:

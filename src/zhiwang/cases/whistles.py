@@ -54,7 +54,7 @@ def whistle_blow(
     with transaction.atomic():
         case = None
         if case_id is not None:
-            case = Case.objects.select_for_update().filter(pk=case_id).first()
+            case = Case.objects.select_for_update().filter(scope.city_q(), pk=case_id).first()
             if case is None or not relation(actor, case).reader:
                 raise NotFound("No such case.")
             if case.status in FINAL_STATUSES:
@@ -87,6 +87,7 @@ def whistle_blow(
         if case is not None:
             CaseEvent.objects.create(
                 case=case,
+                city_id=case.city_id,
                 kind="whistle",
                 at=now,
                 actor_id=scope.user_id,

@@ -25,7 +25,7 @@ from zhiwang.accounts.models import Department, DepartmentKind, Role, RoleAssign
 from zhiwang.cases import rollups
 from zhiwang.cases.models import Case
 from zhiwang.demo import history
-from zhiwang.grids.models import GridNode
+from zhiwang.grids.models import GridNode, city_of
 from zhiwang.taxonomy.models import Category
 
 DONGGUAN_CASES = 4_500_000  # reports over 2.5 years (4.48 million from 2018 to 2020)
@@ -52,10 +52,11 @@ CASE_COLUMNS = (
     "extra status parked_from department_id escalation_level supervision_count rework_count "
     "return_count self_handled limit_seconds extension_seconds paused_seconds paused_since "
     "clock_started_at due_at dispatch_due_at rating rating_comment reported_at accepted_at "
-    "dispatched_at signed_at handled_at verified_at closed_at updated_at"
+    "dispatched_at signed_at handled_at verified_at closed_at updated_at city_id"
 ).split()
 REPORTED_AT, REPORTER = CASE_COLUMNS.index("reported_at"), CASE_COLUMNS.index("reporter_id")
-EVENT_COLUMNS = "case_id kind at actor_id actor_label from_status to_status note data".split()
+CITY = CASE_COLUMNS.index("city_id")
+EVENT_COLUMNS = "case_id kind at actor_id actor_label from_status to_status note data city_id".split()
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ class Place:
     team_id: int | None  # the town's law-enforcement team
     fire_id: int | None  # the town's fire station
     workers: tuple[int, ...]
+
+    @property
+    def city_id(self) -> int:
+        return city_of(self.path) or 0
 
 
 @dataclass(frozen=True)
@@ -208,7 +213,7 @@ def _write_batch(context: CityContext, batch: history.Batch, first_id: int) -> N
     ids = range(first_id, first_id + len(batch))
     rows = list(_case_rows(context, batch, ids))
     events = [
-        (case_id, "report", row[REPORTED_AT], row[REPORTER], "", "", "reported", "", "{}")
+        (case_id, "report", row[REPORTED_AT], row[REPORTER], "", "", "reported", "", "{}", row[CITY])
         for case_id, row in zip(ids, rows, strict=True)
     ]
     with transaction.atomic():
@@ -282,6 +287,7 @@ def _case_rows(context: CityContext, batch: history.Batch, ids: range) -> Iterat
             stamps["verified"][i],
             stamps["closed"][i],
             stamps["closed"][i] or stamps["reported"][i],
+            place.city_id,
         )
 
 

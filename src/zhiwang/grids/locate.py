@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Max
 from shapely.geometry import MultiPolygon, Polygon
 
@@ -47,6 +49,7 @@ class Location:
 # clear the cache on commit (see `grids.services`).
 RECHECK_SECONDS = 5.0
 _version: list[float] = [float("-inf"), 0]  # [checked at (monotonic), version]
+_cities: dict[int, tuple[int, ...]] = {}
 
 
 def _map_version() -> int:
@@ -102,9 +105,46 @@ def grid_index(kind: str = "base", at: datetime | None = None) -> GridIndex:
     return index
 
 
+def city_ids() -> tuple[int, ...]:
+    """The current top-level administrative grids: the cities this deployment serves."""
+    version = _map_version()
+    with _lock:
+        cached = _cities.get(version)
+    if cached is None:
+        cached = tuple(
+            GridNode.objects.filter(layer=Layer.ADMIN, parent__isnull=True, valid_to__isnull=True)
+            .order_by("code")
+            .values_list("pk", flat=True)
+        )
+        with _lock:
+            _cities.clear()
+            _cities[version] = cached
+    return cached
+
+
+def home_city_id() -> int:
+    """The city of requests that name none (a resident's tracking code, a report outside every grid):
+    the only city, or the one `ZHIWANG_HOME_CITY` names by its code; 0 before any grid is imported."""
+    code = getattr(settings, "ZHIWANG_HOME_CITY", "")
+    if code:
+        found = (
+            GridNode.objects.filter(layer=Layer.ADMIN, parent__isnull=True, valid_to__isnull=True, code=code)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if found is None:
+            raise ImproperlyConfigured(f"ZHIWANG_HOME_CITY names no current city: {code!r}.")
+        return int(found)
+    cities = city_ids()
+    if len(cities) > 1:
+        raise ImproperlyConfigured("This deployment serves several cities: set ZHIWANG_HOME_CITY.")
+    return cities[0] if cities else 0
+
+
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _cities.clear()
         _version[0], _version[1] = float("-inf"), 0
 
 

@@ -116,6 +116,12 @@ def path_ids(path: str) -> list[int]:
     return [int(part) for part in path.strip("/").split("/") if part]
 
 
+def city_of(path: str) -> int | None:
+    """The id of the city (top-level node) a path lies under: "/1/17/342/" → 1."""
+    head = path.strip("/").split("/", 1)[0]
+    return int(head) if head else None
+
+
 def path_prefixes(path: str) -> list[str]:
     """The paths of a node and of every node above it, root first: ["/1/", "/1/17/", "/1/17/342/"]."""
     ids = path_ids(path)

@@ -19,6 +19,7 @@ from zhiwang.audit.services import audit_record
 from zhiwang.cases import services as workflow
 from zhiwang.cases.intake import case_report
 from zhiwang.cases.models import Case, CaseEvent, Channel, Status
+from zhiwang.cases.permissions import cities_of
 from zhiwang.cases.steps import Actor
 from zhiwang.common.errors import Conflict, NotFound, ValidationFailed
 from zhiwang.common.origin import Origin
@@ -107,10 +108,14 @@ def order_receive(*, order: WorkOrder, origin: Origin) -> Received:
     order_no = order.order_no.strip()
     if not order_no:
         raise ValidationFailed("The order number is missing.", code="order_no_required")
-    existing = HotlineOrder.objects.select_related("case").filter(order_no=order_no).first()
+    account = hotline_account()
+    existing = (
+        HotlineOrder.objects.select_related("case")
+        .filter(cities_of(account, "case__city_id"), order_no=order_no)
+        .first()
+    )
     if existing is not None:
         return Received(existing, created=False)
-    account = hotline_account()
     category_code = our_category(order.category)
     lon, lat, system, approximate = _where(order, account)
     received_at = min(_aware(order.received_at), timezone.now())
@@ -160,7 +165,11 @@ def order_receive(*, order: WorkOrder, origin: Origin) -> Received:
 
 
 def order_get(order_no: str) -> HotlineOrder:
-    order = HotlineOrder.objects.select_related("case").filter(order_no=order_no).first()
+    order = (
+        HotlineOrder.objects.select_related("case")
+        .filter(cities_of(hotline_account(), "case__city_id"), order_no=order_no)
+        .first()
+    )
     if order is None:
         raise NotFound("No such work order.")
     return order
@@ -182,7 +191,7 @@ def order_return_outcome(*, order_no: str, approved: bool, note: str, origin: Or
     account = hotline_account()
     if not approved:
         return workflow.case_supervise(actor=account, case_id=order.case_id, note=note, origin=origin)
-    status = Case.objects.values_list("status", flat=True).get(pk=order.case_id)
+    status = Case.objects.filter(cities_of(account)).values_list("status", flat=True).get(pk=order.case_id)
     if status == Status.REPORTED:
         return workflow.case_reject(actor=account, case_id=order.case_id, reason=note, origin=origin)
     return workflow.case_park(actor=account, case_id=order.case_id, reason=note, origin=origin)

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from zhiwang.cases.models import FINAL_STATUSES, OPEN_STATUSES, Case, CaseEvent
+from zhiwang.cases.models import FINAL_STATUSES, OPEN_STATUSES, Case, CaseEvent, CasePhoto
 from zhiwang.common.errors import NotFound
+from zhiwang.grids.locate import home_city_id
 from zhiwang.grids.models import GridNode, Layer, Level
 from zhiwang.open311.models import RequestToken
 from zhiwang.open311.params import Page, Window
@@ -71,8 +72,15 @@ def service_get(code: str) -> Category:
 def _public_cases() -> QuerySet[Case]:
     return (
         Case.objects.select_related("category", "department", "community", "grid", "open311_request")
+        .filter(city_id=home_city_id())
         .only(*PUBLIC_CASE_FIELDS)
-        .annotate(merged_into_number=F("merged_into__number"))
+        .annotate(
+            merged_into_number=Subquery(
+                Case.objects.filter(city_id=OuterRef("city_id"), pk=OuterRef("merged_into_id")).values(
+                    "number"
+                )
+            )
+        )
     )
 
 
@@ -107,18 +115,31 @@ def request_get(number: str) -> Case:
 
 
 def token_get(token: str) -> RequestToken:
-    found = (
-        RequestToken.objects.select_related("case").only("token", "case__number").filter(token=token).first()
-    )
+    found = RequestToken.objects.filter(token=token).first()
     if found is None:
         raise NotFound(f"token {token} not found.", code="token_not_found")
-    return found
+    return with_case(found)
+
+
+def with_case(token: RequestToken) -> RequestToken:
+    """The token with its case read by the case's city (never through a join or a lazy read)."""
+    if token.case_id is not None:
+        token.case = (
+            Case.objects.select_related("category").filter(city_id=home_city_id(), pk=token.case_id).first()
+        )
+    return token
 
 
 def media_photo_of(token: str) -> RequestToken:
-    found = RequestToken.objects.select_related("media_photo").filter(token=token).first()
-    if found is None or found.media_photo is None:
+    found = RequestToken.objects.filter(token=token, media_photo__isnull=False).first()
+    photo = (
+        CasePhoto.objects.filter(city_id=home_city_id(), pk=found.media_photo_id).first()
+        if found is not None and found.media_photo_id is not None
+        else None
+    )
+    if found is None or photo is None:
         raise NotFound("No such media.", code="media_not_found")
+    found.media_photo = photo
     return found
 
 
@@ -126,7 +147,7 @@ def update_list(*, numbers: list[str], window: Window, page: Page) -> list[CaseE
     """Public steps of every request's timeline that happened in the window, oldest first."""
     events = (
         CaseEvent.objects.filter(kind__in=sorted(STEP_WORDS), at__gte=window.start, at__lte=window.end)
-        .filter(case__number__isnull=False)
+        .filter(city_id=home_city_id(), case__city_id=home_city_id(), case__number__isnull=False)
         .select_related("case")
         .only("id", "kind", "at", "to_status", "case__number", "case__status")
     )
@@ -139,8 +160,8 @@ def update_list(*, numbers: list[str], window: Window, page: Page) -> list[CaseE
 def case_for_update(number: str) -> Case:
     case = (
         Case.objects.select_related("open311_request")
-        .only("id", "number", "open311_request__application_id")
-        .filter(number=number)
+        .only("id", "city_id", "number", "open311_request__application_id")
+        .filter(city_id=home_city_id(), number=number)
         .first()
     )
     if case is None:

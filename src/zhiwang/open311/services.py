@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from zhiwang.audit.services import audit_record
@@ -35,6 +36,7 @@ from zhiwang.cases.steps import Actor, lock_case, record_audit
 from zhiwang.common.errors import ApplicationError, PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.grids import locate as locating
+from zhiwang.grids.locate import home_city_id
 from zhiwang.open311 import selectors as reads
 from zhiwang.open311.formats import w3c
 from zhiwang.open311.models import ApiKey, ClientApplication, RequestToken
@@ -385,7 +387,7 @@ def request_submit(*, application: ClientApplication, submission: Submission, or
         application=application, fingerprint=digest, created_at__gte=now - window
     ).first()
     if earlier is not None:
-        return Submitted(earlier, created=False)
+        return Submitted(reads.with_case(earlier), created=False)
     bucket = int(now.timestamp()) // int(window.total_seconds())
     token_value = secrets.token_hex(16)
     with transaction.atomic():
@@ -409,6 +411,7 @@ def request_submit(*, application: ClientApplication, submission: Submission, or
         if not reported.created:  # an identical post raced this one and won
             same = RequestToken.objects.filter(case=reported.case).first()
             if same is not None:
+                same.case = reported.case
                 return Submitted(same, created=False)
         token = RequestToken.objects.create(
             token=token_value,
@@ -438,6 +441,7 @@ def _event(
 ) -> CaseEvent:
     return CaseEvent.objects.create(
         case=case,
+        city_id=case.city_id,
         kind=kind,
         at=steps.now(),
         actor=None,
@@ -454,7 +458,7 @@ def _store_photo(
 ) -> CasePhoto:
     """A photo the reporter took, at the report stage of the case's photos."""
     with transaction.atomic():
-        case = lock_case(case_id)
+        case = lock_case(case_id, Q(city_id=home_city_id()))
         photo = photo_save(case, CasePhoto.Stage.REPORT, content, extension, None, name="open311")
         _event(case, "photo", application, stage=CasePhoto.Stage.REPORT, photo=photo.pk, by="open311")
         record_audit(
@@ -520,8 +524,10 @@ def update_submit(*, application: ClientApplication, submission: UpdateSubmissio
     digest = fingerprint(application, values, submission.media)
     since = steps.now() - idempotency_window()
     with transaction.atomic():
-        case = lock_case(target.pk)
-        earlier = case.events.filter(kind=UPDATE_KIND, at__gte=since, data__fingerprint=digest).first()
+        case = lock_case(target.pk, Q(city_id=target.city_id))
+        earlier = case.events.filter(
+            city_id=case.city_id, kind=UPDATE_KIND, at__gte=since, data__fingerprint=digest
+        ).first()
         if earlier is not None:
             return Posted(earlier, created=False)
         photo_id = None

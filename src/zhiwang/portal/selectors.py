@@ -12,6 +12,7 @@ from django.db.models import Max, Min
 from zhiwang.cases.models import Case, Status
 from zhiwang.cases.resident import TRACKING_CODE_RE, normal_tracking_code, reporter_matches
 from zhiwang.common.errors import NotFound
+from zhiwang.grids.locate import home_city_id
 from zhiwang.grids.models import GridNode, Layer, Level
 from zhiwang.taxonomy.selectors import category_tree
 
@@ -65,7 +66,9 @@ def tracked_case(*, tracking_code: str, phone: str) -> Case:
     digits). An unknown code and a wrong phone get the same NotFound."""
     code = normal_tracking_code(tracking_code)
     case = (
-        Case.objects.select_related("category", "department").filter(tracking_code=code).first()
+        Case.objects.select_related("category", "department")
+        .filter(city_id=home_city_id(), tracking_code=code)
+        .first()
         if TRACKING_CODE_RE.match(code)
         else None
     )
@@ -85,7 +88,7 @@ def _public_step(kind: str, at: datetime, note: str, data: dict[str, object]) ->
 def case_progress(case: Case) -> Progress:
     """The public timeline of `case` (one query; one more for a merged case)."""
     rows = list(
-        case.events.filter(kind__in=sorted(PUBLIC_KINDS))
+        case.events.filter(city_id=case.city_id, kind__in=sorted(PUBLIC_KINDS))
         .order_by("at", "id")
         .values_list("kind", "at", "note", "data")
     )
@@ -95,7 +98,10 @@ def case_progress(case: Case) -> Progress:
     merged_status = ""
     if case.status == Status.MERGED and case.merged_into_id is not None:
         merged_status = (
-            Case.objects.filter(pk=case.merged_into_id).values_list("status", flat=True).first() or ""
+            Case.objects.filter(city_id=case.city_id, pk=case.merged_into_id)
+            .values_list("status", flat=True)
+            .first()
+            or ""
         )
     return Progress(
         case=case,

@@ -364,11 +364,18 @@ def get_facility(request: HttpRequest, facility_id: int) -> Facility:
 
 
 @router.post(
-    "/imports", response={201: ImportOut}, summary="Import residents from CSV or Excel (all or nothing)"
+    "/imports",
+    response={201: ImportOut},
+    summary="Import residents, units or facilities from CSV or Excel (all or nothing)",
 )
 def import_file(
-    request: HttpRequest, file: File[UploadedFile], mapping: Form[str] = ""
+    request: HttpRequest,
+    file: File[UploadedFile],
+    mapping: Form[str] = "",
+    kind: Form[str] = "persons",
 ) -> Status[ImportBatch]:
+    """`kind`: persons (the default), units or facilities; `mapping`: a JSON object of field names
+    to column headers, for headers the import does not recognise."""
     try:
         columns = json.loads(mapping) if mapping else None
     except json.JSONDecodeError as exc:
@@ -382,7 +389,8 @@ def import_file(
         )
     if file.file is None:
         raise ValidationFailed("Send a file.", code="no_file")
-    batch = importing.import_persons(
+    batch = importing.import_file(
+        kind=kind,
         actor=request.user,
         stream=file.file,
         filename=file.name or "upload.csv",

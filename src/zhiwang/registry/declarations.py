@@ -27,6 +27,7 @@ from zhiwang.accounts.permissions import scope_for
 from zhiwang.audit.services import audit_record
 from zhiwang.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
+from zhiwang.notifications.services import notify_phones
 from zhiwang.registry import crypto, selectors, services
 from zhiwang.registry.models import (
     DECLARATION_ID_NUMBER_COLUMN,
@@ -237,6 +238,19 @@ def _locked_pending(declaration_id: int) -> Declaration:
     return locked
 
 
+def _tell_declarant(declaration: Declaration, body: str) -> None:
+    """A text message to the phone the declarant gave, in the decision's transaction (the outbox)."""
+    if not declaration.declarant_phone_enc:
+        return
+    notify_phones(
+        phones=[crypto.decrypt(declaration.declarant_phone_enc, DECLARATION_PHONE_COLUMN)],
+        subject="申报审核结果",
+        body=body,
+        object_type="registry.declaration",
+        object_id=str(declaration.pk),
+    )
+
+
 def _forget_numbers(declaration: Declaration) -> None:
     """A decided declaration keeps only the masked numbers (the declarant's phone stays: it is how
     they follow the outcome)."""
@@ -321,6 +335,7 @@ def declaration_approve(*, actor: Actor, declaration_id: int, origin: Origin) ->
         _forget_numbers(locked)
         locked.save()
         _audit(actor, "approve", locked, origin, person=person.pk)
+        _tell_declarant(locked, f"您的申报（编号 {locked.code}）已审核通过，登记信息已录入。")
     return selectors.declaration_get(actor=actor, declaration_id=declaration.pk)
 
 
@@ -340,6 +355,9 @@ def declaration_reject(*, actor: Actor, declaration_id: int, reason: str, origin
         _forget_numbers(locked)
         locked.save()
         _audit(actor, "reject", locked, origin, reason=locked.reject_reason)
+        _tell_declarant(
+            locked, f"您的申报（编号 {locked.code}）未通过审核：{locked.reject_reason}。可修改后重新申报。"
+        )
     return selectors.declaration_get(actor=actor, declaration_id=declaration.pk)
 
 

@@ -7,15 +7,19 @@ or phone number go through the keyed hash and are filtered by scope like every o
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from zhiwang.accounts.permissions import Scope, require_staff_role
-from zhiwang.common.errors import NotFound, ValidationFailed
+from zhiwang.common.errors import NotFound, PermissionDenied, ValidationFailed
 from zhiwang.grids.models import GridNode, Layer
 from zhiwang.grids.selectors import grid_get
 from zhiwang.registry import crypto
 from zhiwang.registry.models import (
     ID_NUMBER_COLUMN,
+    KEY_GROUP_TAGS,
     PERSON_PHONE_COLUMN,
     Address,
     Building,
@@ -29,6 +33,7 @@ from zhiwang.registry.models import (
     Unit,
 )
 from zhiwang.registry.permissions import (
+    CARERS,
     PERSON_READERS,
     REVIEWERS,
     Actor,
@@ -324,3 +329,74 @@ def declaration_get(*, actor: Actor, declaration_id: int) -> Declaration:
     if declaration is None:
         raise NotFound("No such declaration.")
     return declaration
+
+
+# Console lists -----------------------------------------------------------------------------------
+
+
+def _tag_q(tag: str) -> Q:
+    """Persons whose key-group tags hold `tag` (a JSON containment where the database has one)."""
+    if connection.features.supports_json_field_contains:
+        return Q(tags__contains=[tag])
+    return Q(tags__icontains=f'"{tag}"')  # the tags are a fixed set of plain words (KEY_GROUP_TAGS)
+
+
+def resident_list(
+    *,
+    actor: Actor,
+    within_path: str = "",
+    kind: str = "",
+    status: str | None = PersonStatus.ACTIVE,
+    tag: str = "",
+    id_number: str = "",
+    phone: str = "",
+) -> QuerySet[Person]:
+    """`person_list`, and with `tag` only the persons carrying that key-group tag among those whose
+    residence the reader cares for: a reader who sees no tags cannot sort persons by them either."""
+    scope = require_person_reader(actor)
+    qs = person_list(
+        actor=actor, id_number=id_number, phone=phone, status=status, within_path=within_path, kind=kind
+    )
+    if tag:
+        if tag not in KEY_GROUP_TAGS:
+            raise ValidationFailed(
+                f"Unknown key-group tag {tag!r}.", code="bad_choice", details={"field": "tag"}
+            )
+        if not scope.has_role(CARERS):
+            raise PermissionDenied("Your role does not see key-group tags.", code="registry_no_care_access")
+        qs = qs.filter(scope.grid_q("grid_path", roles=CARERS)).filter(_tag_q(tag))
+    return qs
+
+
+def unit_browse(
+    *,
+    actor: Actor,
+    kinds: Collection[str] = (),
+    within_path: str = "",
+    enterprise_grid_id: int | None = None,
+    name: str = "",
+) -> QuerySet[Unit]:
+    """`unit_list` narrowed to some kinds, to a subtree (where the unit lies or the enterprise grid
+    it belongs to) and to a part of its name."""
+    qs = unit_list(actor=actor, enterprise_grid_id=enterprise_grid_id)
+    if kinds:
+        qs = qs.filter(kind__in=list(kinds))
+    if within_path:
+        qs = qs.filter(Q(grid_path__startswith=within_path) | Q(enterprise_grid_path__startswith=within_path))
+    if name.strip():
+        qs = qs.filter(name__icontains=name.strip())
+    return qs
+
+
+def facility_browse(
+    *, actor: Actor, within_path: str = "", major_code: str = "", status: str = "", search: str = ""
+) -> QuerySet[Facility]:
+    """`facility_list` narrowed to a subtree and to a code prefix or a part of the name."""
+    qs = facility_list(actor=actor, major_code=major_code, status=status).select_related(
+        "owner_department", "maintainer_department"
+    )
+    if within_path:
+        qs = qs.filter(grid_path__startswith=within_path)
+    if search.strip():
+        qs = qs.filter(Q(code__startswith=search.strip()) | Q(name__icontains=search.strip()))
+    return qs

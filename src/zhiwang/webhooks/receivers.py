@@ -18,7 +18,11 @@ def remember_department(sender: type[Case], instance: Case, raw: bool = False, *
     """A return clears the case's department before its event is written: remember who had it."""
     if raw or instance.pk is None or instance.status != Status.RETURNED or instance.department_id is not None:
         return
-    previous = Case.objects.filter(pk=instance.pk).values_list("department_id", flat=True).first()
+    previous = (
+        Case.objects.filter(city_id=instance.city_id, pk=instance.pk)
+        .values_list("department_id", flat=True)
+        .first()
+    )
     if previous is not None:
         setattr(instance, PREVIOUS_DEPARTMENT, previous)
 

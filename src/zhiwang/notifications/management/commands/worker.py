@@ -78,16 +78,33 @@ class Command(BaseCommand):
             help="comma-separated task queues to process (default: every queue of the task backend)",
         )
         parser.add_argument("--worker-id", default="", help="unique id of this worker (default: random)")
+        parser.add_argument(
+            "--no-periodic",
+            action="store_true",
+            help="process queued tasks only: for every worker but one where several run",
+        )
 
     def handle(
-        self, *args: Any, once: bool, interval: float, queues: str, worker_id: str, **options: Any
+        self,
+        *args: Any,
+        once: bool,
+        interval: float,
+        queues: str,
+        worker_id: str,
+        no_periodic: bool,
+        **options: Any,
     ) -> None:
         periodic.autodiscover()
         worker = self.task_worker(queues=queues, interval=interval, batch=once, worker_id=worker_id)
+        if no_periodic and worker is None:
+            raise CommandError(
+                "With --no-periodic there is nothing to run: the task backend is not the database's."
+            )
+        jobs = [] if no_periodic else periodic.jobs()
         if once:
-            self.run_once(worker)
+            self.run_once(worker, jobs)
         else:
-            self.run_forever(worker, interval)
+            self.run_forever(worker, interval, jobs)
 
     def task_worker(self, *, queues: str, interval: float, batch: bool, worker_id: str) -> TaskWorker | None:
         backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
@@ -111,8 +128,8 @@ class Command(BaseCommand):
 
     # --- once -----------------------------------------------------------------------------------
 
-    def run_once(self, worker: TaskWorker | None) -> None:
-        results = periodic.run_jobs(periodic.jobs(), now=timezone.now(), last_runs={})
+    def run_once(self, worker: TaskWorker | None, jobs: list[periodic.PeriodicJob]) -> None:
+        results = periodic.run_jobs(jobs, now=timezone.now(), last_runs={})
         if worker is not None:
             worker.run()
         processed = worker.processed if worker is not None else 0
@@ -123,7 +140,9 @@ class Command(BaseCommand):
 
     # --- forever --------------------------------------------------------------------------------
 
-    def run_forever(self, worker: TaskWorker | None, interval: float) -> None:
+    def run_forever(
+        self, worker: TaskWorker | None, interval: float, jobs: list[periodic.PeriodicJob]
+    ) -> None:
         stop = threading.Event()
         tasks_thread = (
             threading.Thread(target=_run_tasks, args=(worker,), name="zhiwang-tasks", daemon=True)
@@ -134,7 +153,7 @@ class Command(BaseCommand):
         try:
             if tasks_thread is not None:
                 tasks_thread.start()
-            names = ", ".join(job.name for job in periodic.jobs()) or "none"
+            names = ", ".join(job.name for job in jobs) or "none"
             queues = ",".join(worker.queue_names) if worker is not None else "none"
             logger.info("Worker started: task queues %s; periodic jobs %s.", queues, names)
             last_runs: dict[str, datetime] = {}
@@ -143,9 +162,13 @@ class Command(BaseCommand):
                     raise CommandError("The task worker stopped unexpectedly (see the log).")
                 close_old_connections()
                 now = timezone.now()
-                periodic.run_jobs(
-                    periodic.due_jobs(now, last_runs), now=now, last_runs=last_runs, should_stop=stop.is_set
-                )
+                if jobs:
+                    periodic.run_jobs(
+                        periodic.due_jobs(now, last_runs),
+                        now=now,
+                        last_runs=last_runs,
+                        should_stop=stop.is_set,
+                    )
                 close_old_connections()
                 stop.wait(interval)
         finally:

@@ -1,4 +1,5 @@
-"""`zhiwang registry-import FILE --user NAME [--mapping JSON]`: import residents, all or nothing."""
+"""`zhiwang registry-import FILE --user NAME [--kind persons|units|facilities] [--mapping JSON]`: import
+residents (the default), units or facilities, all or nothing."""
 
 from __future__ import annotations
 
@@ -13,12 +14,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from zhiwang.accounts.models import User
 from zhiwang.common.errors import ApplicationError
 from zhiwang.common.origin import Origin
-from zhiwang.registry.importing import import_persons, report_csv
+from zhiwang.registry.importing import IMPORT_KINDS, import_file, report_csv
 from zhiwang.registry.models import ImportBatch
+
+NOUNS = {"persons": "residents", "units": "units", "facilities": "facilities"}
 
 
 class Command(BaseCommand):
-    help = "Import residents from a CSV or .xlsx file as a user (validated, all or nothing)."
+    help = (
+        "Import residents, units or facilities from a CSV or .xlsx file as a user "
+        "(validated, all or nothing)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
@@ -28,6 +34,12 @@ class Command(BaseCommand):
             dest="user",
             required=True,
             help="The importing user's username (their scope applies).",
+        )
+        parser.add_argument(
+            "--kind",
+            choices=IMPORT_KINDS,
+            default="persons",
+            help="What the file holds: persons (residents, the default), units or facilities.",
         )
         parser.add_argument(
             "--mapping", default="", help='JSON object: field → column header, e.g. {"name": "姓名"}.'
@@ -54,7 +66,8 @@ class Command(BaseCommand):
 
         try:
             with path.open("rb") as stream:
-                batch = import_persons(
+                batch = import_file(
+                    kind=options["kind"],
                     actor=user,
                     stream=stream,
                     filename=path.name,
@@ -72,4 +85,5 @@ class Command(BaseCommand):
                 self.stderr.write(f"row {error['row']} {error['column']}: {error['message']}")
             raise CommandError(exc.message) from exc
         sys.stderr.write("\n")
-        self.stdout.write(f"Imported {batch.rows_imported:,} residents (batch {batch.pk}).")
+        noun = NOUNS[options["kind"]]
+        self.stdout.write(f"Imported {batch.rows_imported:,} {noun} (batch {batch.pk}).")

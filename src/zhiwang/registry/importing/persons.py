@@ -17,8 +17,6 @@ A first load may build the secondary indexes after the rows (`_secondary_indexes
 
 from __future__ import annotations
 
-import codecs
-import csv
 import io
 import itertools
 import multiprocessing
@@ -40,6 +38,17 @@ from zhiwang.audit.services import audit_record
 from zhiwang.common.errors import PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.registry import crypto
+from zhiwang.registry.importing.tables import (
+    Record,
+    Report,
+    RowError,
+    chunks,
+    field_positions,
+    read_table,
+    refused,
+    restart,
+    save_batch,
+)
 from zhiwang.registry.models import (
     ID_NUMBER_COLUMN,
     PERSON_PHONE_COLUMN,
@@ -68,9 +77,9 @@ from zhiwang.registry.validation import (
     normalise_phone,
 )
 
+KIND = "persons"
 CHUNK = 5000
 WORKERS = 4  # at most this many processes check and encrypt rows beside the one that writes
-MAX_REPORTED_ERRORS = 10_000
 # Recognised headers for each field (the mapping given with a file wins).
 HEADERS: dict[str, tuple[str, ...]] = {
     "room_code": ("room_code", "房屋编码", "房间编码"),
@@ -129,126 +138,9 @@ CHOICE_MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
-
-
-@dataclass
-class Report:
-    rows_total: int = 0
-    rows_imported: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
-
-    def add(self, error: RowError) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(error)
-
-
-# Reading ----------------------------------------------------------------------------------------
-
-BLOCK = 1 << 20
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _decodes(stream: IO[bytes], encoding: str) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
-        while block := stream.read(BLOCK):
-            decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _csv_encoding(stream: IO[bytes]) -> str:
-    """UTF-8 if the whole file decodes as UTF-8, else GB18030 (checked block by block)."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        stream.seek(0)
-        if _decodes(stream, encoding):
-            stream.seek(0)
-            return encoding
-    raise ValidationFailed("The CSV file is neither UTF-8 nor GB18030 text.", code="bad_encoding")
-
-
-def _text_lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
-    """The file's lines, decoded a block at a time (lines end at "\\n", as `io.StringIO` splits)."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    tail = ""
-    while block := stream.read(BLOCK):
-        text = tail + decoder.decode(block)
-        cut = text.rfind("\n") + 1
-        tail = text[cut:]
-        yield from io.StringIO(text[:cut])
-    yield from io.StringIO(tail + decoder.decode(b"", final=True))
-
-
-def read_table(stream: IO[bytes], filename: str) -> Iterator[list[str]]:
-    """Rows of a CSV (UTF-8, with or without BOM, or GB18030) or an .xlsx file, header first.
-
-    A CSV file is streamed: its encoding is settled in a first pass over the bytes, then rows are
-    decoded and parsed a block at a time, so memory does not grow with the file."""
-    if filename.lower().endswith((".xlsx", ".xlsm")):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(stream, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-            raise ValidationFailed("The file is not a readable Excel workbook.", code="bad_file") from exc
-        try:
-            sheet = book.worksheets[0]
-            for cells in sheet.iter_rows(values_only=True):
-                yield [_cell(v) for v in cells]
-        finally:
-            book.close()
-        return
-    if not stream.seekable():
-        stream = io.BytesIO(stream.read())
-    lines = _text_lines(stream, _csv_encoding(stream))
-    for values in csv.reader(lines):
-        yield [v.strip() for v in values]
-
-
 def column_positions(header: list[str], mapping: dict[str, str] | None) -> dict[str, int]:
     """Field → column index, from the mapping or the recognised headers; 400 if required ones lack."""
-    index = {name.strip(): i for i, name in enumerate(header) if name.strip()}
-    positions: dict[str, int] = {}
-    for target, aliases in HEADERS.items():
-        wanted = (mapping or {}).get(target)
-        candidates = (wanted,) if wanted else aliases
-        for candidate in candidates:
-            if candidate in index:
-                positions[target] = index[candidate]
-                break
-    unknown = set(mapping or {}) - set(HEADERS)
-    missing = [f for f in REQUIRED if f not in positions]
-    if unknown or missing:
-        raise ValidationFailed(
-            "The file's columns do not fit: map every required field to a column.",
-            code="bad_columns",
-            details={"missing": missing, "unknown_fields": sorted(unknown), "header": header[:50]},
-        )
-    return positions
+    return field_positions(header, mapping, HEADERS, REQUIRED)
 
 
 # Checking a chunk: pure work (no database), so it runs in this process or in a pool's worker ----
@@ -272,7 +164,6 @@ class Plan:
     copy_text: bool
 
 
-Record = tuple[int, list[str]]  # (row number in the file, cells)
 # A good row: row number, ID hash, the person's columns after "id" and the tenancy's after
 # "person_id" (COPY text lines on PostgreSQL, value tuples elsewhere).
 Good = tuple[int, str, Any, Any]
@@ -725,19 +616,6 @@ def _link_employments() -> None:
 # The service ------------------------------------------------------------------------------------
 
 
-def _chunks(rows: Iterator[list[str]], size: int) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for number, cells in enumerate(rows, start=2):
-        if not any(cells):
-            continue
-        chunk.append((number, cells))
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _worker_count(workers: int | None) -> int:
     """Pool processes: as asked, else one per core beyond two (one for this process, which reads and
     writes, one for PostgreSQL taking the COPY). On two shared cores a pool measured slower."""
@@ -783,14 +661,6 @@ class Pipeline:
 
 class _Refused(Exception):
     pass
-
-
-def _restart(stream: IO[bytes], filename: str) -> Iterator[list[str]]:
-    """The file's data rows once more (its header skipped)."""
-    stream.seek(0)
-    rows = read_table(stream, filename)
-    next(rows, None)
-    return rows
 
 
 def import_persons(
@@ -842,40 +712,22 @@ def import_persons(
             deferred = defer_indexes and checker.postgres and _is_first_load(report.rows_total)
             tables = (Person._meta.db_table, Tenancy._meta.db_table)
             with _secondary_indexes_deferred(tables) if deferred else nullcontext():
-                _write_all(pipeline, writer, _restart(stream, filename), report, progress)
+                _write_all(pipeline, writer, restart(stream, filename), report, progress)
             _link_employments()
-            batch = _batch(user, filename, report, ImportStatus.APPLIED)
+            batch = save_batch(user, KIND, filename, report, ImportStatus.APPLIED)
             audit_record(
                 actor=actor,
                 action="registry.import",
                 origin=origin,
                 obj=batch,
-                details={"rows": report.rows_imported, "kind": "persons"},
+                details={"rows": report.rows_imported, "kind": KIND},
             )
             return batch
     except _Refused:
         pass
     finally:
         pipeline.close()
-    report.rows_imported = 0
-    batch = _batch(user, filename, report, ImportStatus.REFUSED)
-    audit_record(
-        actor=actor,
-        action="registry.import_refused",
-        origin=origin,
-        obj=batch,
-        details={"errors": report.error_count, "kind": "persons"},
-    )
-    raise ValidationFailed(
-        f"{report.error_count} problems in the file; nothing was imported.",
-        code="import_refused",
-        details={
-            "batch_id": batch.pk,
-            "report_url": f"/api/v1/registry/imports/{batch.pk}/report",
-            "errors": [e.as_dict() for e in report.errors[:100]],
-            "error_count": report.error_count,
-        },
-    )
+    raise refused(actor=actor, user=user, kind=KIND, filename=filename, report=report, origin=origin)
 
 
 def _write_all(
@@ -886,7 +738,7 @@ def _write_all(
     progress: Callable[[int], None] | None,
 ) -> None:
     """The second pass: every row encrypted and written."""
-    for checked in pipeline.run(_chunks(rows, CHUNK), write=True):
+    for checked in pipeline.run(chunks(rows, CHUNK), write=True):
         if checked.errors:  # the file is read twice; it cannot differ the second time
             raise ValidationFailed("The file changed while it was imported.", code="file_changed")
         writer.write(checked.good)
@@ -904,32 +756,9 @@ def _check_all(
     """The first pass: every row checked, nothing written; the living registrations elsewhere that
     the file's residents replace."""
     elsewhere: list[int] = []
-    for checked in pipeline.run(_chunks(rows, CHUNK), write=False):
+    for checked in pipeline.run(chunks(rows, CHUNK), write=False):
         report.rows_total += checked.rows
         elsewhere += pipeline.checker.settle(checked)
         if progress is not None:
             progress(report.rows_total)
     return elsewhere
-
-
-def _batch(user: User, filename: str, report: Report, status: str) -> ImportBatch:
-    return ImportBatch.objects.create(
-        actor=user,
-        kind="persons",
-        filename=filename[:200],
-        status=status,
-        rows_total=report.rows_total,
-        rows_imported=report.rows_imported,
-        errors=[e.as_dict() for e in report.errors],
-    )
-
-
-def report_csv(batch: ImportBatch) -> str:
-    """The row-by-row report of a batch as CSV text (UTF-8 with BOM, so Excel opens it)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(["row", "column", "code", "message"])
-    for error in batch.errors:
-        writer.writerow([error["row"], error["column"], error["code"], error["message"]])
-    return out.getvalue()
