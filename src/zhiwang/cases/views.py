@@ -16,7 +16,6 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -34,6 +33,7 @@ from zhiwang.cases import clock, selectors, services, whistles
 from zhiwang.cases import forms as case_forms
 from zhiwang.cases.models import Case, CaseEvent, Light, Status
 from zhiwang.cases.permissions import allowed_actions
+from zhiwang.common.console import guarded, is_htmx
 from zhiwang.common.errors import ApplicationError, NotFound, ValidationFailed
 from zhiwang.common.origin import Origin, origin_from_request
 from zhiwang.grids.models import GridNode, path_ids
@@ -161,25 +161,12 @@ def error_text(exc: ApplicationError) -> str:
     return str(message)
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
+def refused(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return render(request, "cases/refused.html", {"message": error_text(exc)}, status=exc.status)
 
 
-def console_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Signed-in staff only; a case out of scope is a 404, any other refusal a page saying why."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except ApplicationError as exc:
-            context = {"message": error_text(exc)}
-            return render(request, "cases/refused.html", context, status=exc.status)
-
-    return wrapped
+# Signed-in users; a case out of scope is a 404, any other refusal a page saying why.
+console_view = guarded(refused)
 
 
 # --- the work queues --------------------------------------------------------------------------

@@ -202,13 +202,7 @@ def _detail(request: HttpRequest, person_id: int) -> Person:
 def get_person(request: HttpRequest, person_id: int) -> Person:
     person = _detail(request, person_id)
     assert isinstance(request.user, User)
-    audit_read(
-        actor=request.user,
-        origin=origin_from_request(request),
-        object_type="registry.person",
-        object_ids=[person.pk],
-        action="registry.person.read",
-    )
+    services.person_read_recorded(actor=request.user, person=person, origin=origin_from_request(request))
     return person
 
 

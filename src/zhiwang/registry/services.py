@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from zhiwang.accounts.models import Department, User
 from zhiwang.accounts.permissions import scope_for
-from zhiwang.audit.services import audit_record
+from zhiwang.audit.services import audit_read, audit_record
 from zhiwang.common.errors import Conflict, PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.grids import locate as locating
@@ -495,6 +495,17 @@ def person_move(
         locked.save()
         _audit(actor, "person.move", locked, origin, locked.grid_path, room=room.code if room else None)
     return locked
+
+
+def person_read_recorded(*, actor: User, person: Person, origin: Origin) -> None:
+    """Every read of one person's record (masked as it is) leaves an audit row."""
+    audit_read(
+        actor=actor,
+        origin=origin,
+        object_type="registry.person",
+        object_ids=[person.pk],
+        action="registry.person.read",
+    )
 
 
 def person_reveal(*, actor: Actor, person_id: int, reason: str, origin: Origin) -> dict[str, str]:

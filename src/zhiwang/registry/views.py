@@ -11,17 +11,14 @@ and every action a POST.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from zhiwang.accounts.models import User
 from zhiwang.accounts.permissions import Scope, require_staff_role, scope_for
-from zhiwang.audit.services import audit_read
+from zhiwang.common.console import guarded, is_htmx
 from zhiwang.common.errors import ApplicationError, NotFound, ValidationFailed
 from zhiwang.common.origin import origin_from_request
 from zhiwang.grids.models import GridNode, Layer, path_ids
@@ -105,26 +102,13 @@ def error_text(exc: ApplicationError) -> str:
     return str(message)
 
 
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
+def refused(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    context = {"message": error_text(exc), **navigation(request, "")}
+    return render(request, "registry/refused.html", context, status=exc.status)
 
 
-def console_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Signed-in staff only; anything out of scope is a 404, any other refusal a page saying why."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        try:
-            require_staff_role(request.user)
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except ApplicationError as exc:
-            context = {"message": error_text(exc), **navigation(request, "")}
-            return render(request, "registry/refused.html", context, status=exc.status)
-
-    return wrapped
+# Signed-in staff only; anything out of scope is a 404, any other refusal a page saying why.
+console_view = guarded(refused, lambda request: require_staff_role(request.user))
 
 
 # --- shared parts ---------------------------------------------------------------------------------
@@ -349,13 +333,7 @@ def person_page(request: HttpRequest, person: Person, reveal: Reveal | None = No
     }
     response = render(request, "registry/person.html", context, status=panel.status)
     assert isinstance(request.user, User)
-    audit_read(
-        actor=request.user,
-        origin=origin_from_request(request),
-        object_type="registry.person",
-        object_ids=[person.pk],
-        action="registry.person.read",
-    )
+    services.person_read_recorded(actor=request.user, person=person, origin=origin_from_request(request))
     response["Cache-Control"] = "no-store"
     return response
 

@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import IO
+from typing import IO, Any
 
 from zhiwang.common.errors import ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.registry.importing.facilities import FacilityImport, import_facilities
 from zhiwang.registry.importing.persons import HEADERS, column_positions, import_persons
+from zhiwang.registry.importing.records import RowImport, run_import
 from zhiwang.registry.importing.tables import (
     MAX_REPORTED_ERRORS,
     Record,
@@ -48,7 +49,11 @@ __all__ = [
     "report_csv",
 ]
 
-IMPORT_KINDS = ("persons", "units", "facilities")
+IMPORTERS: dict[str, type[RowImport[Any]]] = {
+    "units": UnitImport,
+    "facilities": FacilityImport,
+}
+IMPORT_KINDS = ("persons", *IMPORTERS)
 
 
 def import_file(
@@ -71,13 +76,16 @@ def import_file(
             mapping=dict(mapping) if mapping is not None else None,
             progress=progress,
         )
-    if kind == "units":
-        return import_units(
-            actor=actor, stream=stream, filename=filename, origin=origin, mapping=mapping, progress=progress
-        )
-    if kind == "facilities":
-        return import_facilities(
-            actor=actor, stream=stream, filename=filename, origin=origin, mapping=mapping, progress=progress
+    importer = IMPORTERS.get(kind)
+    if importer is not None:
+        return run_import(
+            importer,
+            actor=actor,
+            stream=stream,
+            filename=filename,
+            origin=origin,
+            mapping=mapping,
+            progress=progress,
         )
     raise ValidationFailed(
         f"Import one of: {', '.join(IMPORT_KINDS)}.", code="bad_kind", details={"kinds": list(IMPORT_KINDS)}

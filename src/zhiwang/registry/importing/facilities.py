@@ -10,17 +10,14 @@ appear once in the file and must not be registered already.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
 from dataclasses import dataclass
-from typing import IO
 
 from zhiwang.accounts.models import Department
 from zhiwang.accounts.permissions import Scope
-from zhiwang.common.origin import Origin
 from zhiwang.registry.importing.records import POINT_HEADERS, RowImport, run_import
 from zhiwang.registry.importing.tables import Report
-from zhiwang.registry.models import Facility, FacilityStatus, ImportBatch
-from zhiwang.registry.permissions import Actor
+from zhiwang.registry.models import Facility, FacilityStatus
 from zhiwang.registry.validation import CodeError, check_component_code
 
 DEPARTMENT_FIELDS = ("owner_department", "maintainer_department")
@@ -66,8 +63,6 @@ class FacilityImport(RowImport[Facility]):
 
     def __init__(self, scope: Scope, report: Report) -> None:
         super().__init__(scope, report)
-        self.seen: dict[str, int] = {}  # component code → the first row holding it
-        self.registered: set[str] = set()  # component codes of the file registered already
         self.departments: dict[str, DepartmentInfo | None] = {}  # by code; None: no such department
 
     def prepare(self, rows: list[dict[str, str]]) -> None:
@@ -122,11 +117,13 @@ class FacilityImport(RowImport[Facility]):
         except CodeError as exc:
             self.error(row, "code", exc.code, str(exc))
             return None
-        first = self.seen.setdefault(code, row)
-        if first != row:
-            self.error(row, "code", "duplicate_in_file", f"The same component code as row {first}.")
-        elif code in self.registered:
-            self.error(row, "code", "duplicate_facility", "A facility with this code is registered.")
+        self.once(
+            row,
+            "code",
+            code,
+            what="component code",
+            registered=("duplicate_facility", "A facility with this code is registered."),
+        )
         return code
 
     def _department(self, row: int, values: dict[str, str], field: str) -> DepartmentInfo | None:
@@ -139,23 +136,5 @@ class FacilityImport(RowImport[Facility]):
         return department
 
 
-def import_facilities(
-    *,
-    actor: Actor,
-    stream: IO[bytes],
-    filename: str,
-    origin: Origin,
-    mapping: Mapping[str, str] | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ImportBatch:
-    """Import city components; returns the applied batch, or raises `ValidationFailed` naming the
-    refused batch (whose report lists every bad row) after rolling everything back."""
-    return run_import(
-        FacilityImport,
-        actor=actor,
-        stream=stream,
-        filename=filename,
-        origin=origin,
-        mapping=mapping,
-        progress=progress,
-    )
+# Import a file of city components: the applied batch, or `ValidationFailed` naming the refused batch.
+import_facilities = functools.partial(run_import, FacilityImport)

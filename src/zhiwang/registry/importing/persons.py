@@ -17,7 +17,6 @@ A first load may build the secondary indexes after the rows (`_secondary_indexes
 
 from __future__ import annotations
 
-import io
 import itertools
 import multiprocessing
 import os
@@ -32,22 +31,21 @@ from typing import IO, Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from zhiwang.accounts.models import User
-from zhiwang.accounts.permissions import Scope, require_staff_role
-from zhiwang.audit.services import audit_record
-from zhiwang.common.errors import PermissionDenied, ValidationFailed
+from zhiwang.accounts.permissions import Scope
+from zhiwang.common.errors import ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.registry import crypto
 from zhiwang.registry.importing.tables import (
     Record,
+    Refused,
     Report,
     RowError,
+    applied,
     chunks,
     field_positions,
-    read_table,
+    open_import,
     refused,
     restart,
-    save_batch,
 )
 from zhiwang.registry.models import (
     ID_NUMBER_COLUMN,
@@ -55,7 +53,6 @@ from zhiwang.registry.models import (
     Employment,
     EmploymentStatus,
     ImportBatch,
-    ImportStatus,
     InflowReason,
     MobilityStatus,
     PermitType,
@@ -659,10 +656,6 @@ class Pipeline:
             self.pool.join()
 
 
-class _Refused(Exception):
-    pass
-
-
 def import_persons(
     *,
     actor: Actor,
@@ -684,20 +677,9 @@ def import_persons(
     see `_worker_count`); `progress` is called with the rows checked, then with the rows written.
     `defer_indexes`: on PostgreSQL, for a first load (a file at least as large as the person table),
     build the secondary indexes after the rows are in (see `_secondary_indexes_deferred`)."""
-    scope = require_staff_role(actor)
-    if not scope.has_role(COLLECTORS):
-        raise PermissionDenied(
-            "Only collectors of base data import residents.", code="registry_not_collector"
-        )
-    user = actor if isinstance(actor, User) else None
-    assert user is not None
-    if not stream.seekable():
-        stream = io.BytesIO(stream.read())
-    rows = read_table(stream, filename)
-    header = next(rows, None)
-    if header is None:
-        raise ValidationFailed("The file is empty.", code="empty_file")
-    positions = column_positions(header, mapping)
+    opened = open_import(actor=actor, stream=stream, filename=filename, noun="residents")
+    scope, user, stream, rows = opened.scope, opened.user, opened.stream, opened.rows
+    positions = column_positions(opened.header, mapping)
     report = Report()
     checker = Checker(scope, report)
     plan = Plan(positions, today or timezone.localdate(), timezone.now(), user.pk, checker.postgres)
@@ -706,7 +688,7 @@ def import_persons(
         with transaction.atomic():
             elsewhere = _check_all(pipeline, rows, report, progress)
             if report.error_count:
-                raise _Refused()
+                raise Refused()
             writer = Writer(plan.today, plan.now)
             writer.move_away(elsewhere)
             deferred = defer_indexes and checker.postgres and _is_first_load(report.rows_total)
@@ -714,16 +696,8 @@ def import_persons(
             with _secondary_indexes_deferred(tables) if deferred else nullcontext():
                 _write_all(pipeline, writer, restart(stream, filename), report, progress)
             _link_employments()
-            batch = save_batch(user, KIND, filename, report, ImportStatus.APPLIED)
-            audit_record(
-                actor=actor,
-                action="registry.import",
-                origin=origin,
-                obj=batch,
-                details={"rows": report.rows_imported, "kind": KIND},
-            )
-            return batch
-    except _Refused:
+            return applied(actor=actor, user=user, kind=KIND, filename=filename, report=report, origin=origin)
+    except Refused:
         pass
     finally:
         pipeline.close()

@@ -10,7 +10,6 @@ millions: the records to write are held until the end of the file, and the file 
 
 from __future__ import annotations
 
-import io
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,25 +17,24 @@ from typing import IO, ClassVar, Generic, TypeVar
 
 from django.db import IntegrityError, models, transaction
 
-from zhiwang.accounts.models import User
-from zhiwang.accounts.permissions import Scope, require_staff_role
-from zhiwang.audit.services import audit_record
-from zhiwang.common.errors import Conflict, PermissionDenied, ValidationFailed
+from zhiwang.accounts.permissions import Scope
+from zhiwang.common.errors import Conflict, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.grids import locate as locating
 from zhiwang.grids.coords import CoordSystem
 from zhiwang.grids.models import GridNode
 from zhiwang.registry.importing.tables import (
     Record,
+    Refused,
     Report,
     RowError,
+    applied,
     chunks,
     field_positions,
-    read_table,
+    open_import,
     refused,
-    save_batch,
 )
-from zhiwang.registry.models import ImportBatch, ImportStatus
+from zhiwang.registry.models import ImportBatch
 from zhiwang.registry.permissions import COLLECTORS, Actor
 
 LOOKUP_ROWS = 1000  # rows whose references (codes, grids, departments) are looked up together
@@ -101,6 +99,8 @@ class RowImport(ABC, Generic[M]):
         self.report = report
         self.row_errors: list[RowError] = []
         self._grids: dict[int, GridInfo | None] = {}
+        self.seen: dict[str, int] = {}  # the record's unique code → the first row holding it
+        self.registered: set[str] = set()  # codes of the file registered already (`prepare` adds)
 
     # Columns and rows --------------------------------------------------------------------------
 
@@ -129,6 +129,15 @@ class RowImport(ABC, Generic[M]):
 
     def error(self, row: int, column: str, code: str, message: str) -> None:
         self.row_errors.append(RowError(row, column, code, message))
+
+    def once(self, row: int, column: str, code: str, *, what: str, registered: tuple[str, str]) -> None:
+        """Reports a unique code (`what` names it) held by an earlier row of the file, or registered
+        already (`registered`: the error's code and message)."""
+        first = self.seen.setdefault(code, row)
+        if first != row:
+            self.error(row, column, "duplicate_in_file", f"The same {what} as row {first}.")
+        elif code in self.registered:
+            self.error(row, column, *registered)
 
     def failed(self, row: int) -> bool:
         """Whether a problem of this row (the one being checked) was reported."""
@@ -223,10 +232,6 @@ def _number(text: str) -> float | None:
         return None
 
 
-class _Refused(Exception):
-    pass
-
-
 def run_import(
     importer: type[RowImport[M]],
     *,
@@ -240,22 +245,11 @@ def run_import(
     """Import the file's records; returns the applied batch, or raises `ValidationFailed` naming the
     refused batch (whose report lists every bad row) after rolling everything back. `progress` is
     called with the rows checked so far, then with the rows written."""
-    scope = require_staff_role(actor)
-    if not scope.has_role(COLLECTORS):
-        raise PermissionDenied(
-            f"Only collectors of base data import {importer.noun}.", code="registry_not_collector"
-        )
-    user = actor if isinstance(actor, User) else None
-    assert user is not None
-    if not stream.seekable():
-        stream = io.BytesIO(stream.read())
-    rows = read_table(stream, filename)
-    header = next(rows, None)
-    if header is None:
-        raise ValidationFailed("The file is empty.", code="empty_file")
+    opened = open_import(actor=actor, stream=stream, filename=filename, noun=importer.noun)
+    user, rows = opened.user, opened.rows
     report = Report()
-    checker = importer(scope, report)
-    positions = checker.positions(header, mapping)
+    checker = importer(opened.scope, report)
+    positions = checker.positions(opened.header, mapping)
     try:
         with transaction.atomic():
             records: list[M] = []
@@ -265,21 +259,15 @@ def run_import(
                 if progress is not None:
                     progress(report.rows_total)
             if report.error_count:
-                raise _Refused()
+                raise Refused()
             checker.write(records)
             report.rows_imported = len(records)
             if progress is not None:
                 progress(report.rows_imported)
-            batch = save_batch(user, importer.kind, filename, report, ImportStatus.APPLIED)
-            audit_record(
-                actor=actor,
-                action="registry.import",
-                origin=origin,
-                obj=batch,
-                details={"rows": report.rows_imported, "kind": importer.kind},
+            return applied(
+                actor=actor, user=user, kind=importer.kind, filename=filename, report=report, origin=origin
             )
-            return batch
-    except _Refused:
+    except Refused:
         pass
     except IntegrityError as exc:  # registered by someone else between the check and the write
         raise Conflict(

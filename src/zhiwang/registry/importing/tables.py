@@ -17,11 +17,12 @@ from datetime import date, datetime
 from typing import IO, Any
 
 from zhiwang.accounts.models import User
+from zhiwang.accounts.permissions import Scope, require_staff_role
 from zhiwang.audit.services import audit_record
-from zhiwang.common.errors import ValidationFailed
+from zhiwang.common.errors import PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.registry.models import ImportBatch, ImportStatus
-from zhiwang.registry.permissions import Actor
+from zhiwang.registry.permissions import COLLECTORS, Actor
 
 MAX_REPORTED_ERRORS = 10_000
 BLOCK = 1 << 20
@@ -189,6 +190,52 @@ def save_batch(user: User, kind: str, filename: str, report: Report, status: str
         rows_imported=report.rows_imported,
         errors=[e.as_dict() for e in report.errors],
     )
+
+
+class Refused(Exception):
+    """Raised inside an import's transaction to roll it back when the file has a problem."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A file about to be imported: who imports it and its first row."""
+
+    scope: Scope
+    user: User
+    stream: IO[bytes]  # seekable, so that it can be read again
+    rows: Iterator[list[str]]  # the rows after the header
+    header: list[str]
+
+
+def open_import(*, actor: Actor, stream: IO[bytes], filename: str, noun: str) -> Opened:
+    """Checks that the actor collects base data and reads the file's header."""
+    scope = require_staff_role(actor)
+    if not scope.has_role(COLLECTORS):
+        raise PermissionDenied(f"Only collectors of base data import {noun}.", code="registry_not_collector")
+    user = actor if isinstance(actor, User) else None
+    assert user is not None
+    if not stream.seekable():
+        stream = io.BytesIO(stream.read())
+    rows = read_table(stream, filename)
+    header = next(rows, None)
+    if header is None:
+        raise ValidationFailed("The file is empty.", code="empty_file")
+    return Opened(scope, user, stream, rows, header)
+
+
+def applied(
+    *, actor: Actor, user: User, kind: str, filename: str, report: Report, origin: Origin
+) -> ImportBatch:
+    """Records the applied batch and its audit row, inside the import's transaction."""
+    batch = save_batch(user, kind, filename, report, ImportStatus.APPLIED)
+    audit_record(
+        actor=actor,
+        action="registry.import",
+        origin=origin,
+        obj=batch,
+        details={"rows": report.rows_imported, "kind": kind},
+    )
+    return batch
 
 
 def refused(

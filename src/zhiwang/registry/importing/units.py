@@ -13,13 +13,12 @@ unit's point.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO
 
 from zhiwang.accounts.permissions import Scope
 from zhiwang.common.errors import ValidationFailed
-from zhiwang.common.origin import Origin
 from zhiwang.grids.models import GridNode, Layer
 from zhiwang.registry import crypto
 from zhiwang.registry.importing.records import POINT_HEADERS, GridInfo, Place, RowImport, run_import
@@ -28,12 +27,10 @@ from zhiwang.registry.models import (
     SMALL_VENUE_KINDS,
     UNIT_PHONE_COLUMN,
     Address,
-    ImportBatch,
     RiskLevel,
     Unit,
     UnitKind,
 )
-from zhiwang.registry.permissions import Actor
 from zhiwang.registry.services import sealed_phone
 from zhiwang.registry.validation import CodeError, check_credit_code, normalise_phone
 
@@ -96,8 +93,6 @@ class UnitImport(RowImport[Unit]):
     def __init__(self, scope: Scope, report: Report) -> None:
         super().__init__(scope, report)
         self.ring = crypto.keyring()
-        self.seen: dict[str, int] = {}  # credit code → the first row holding it
-        self.registered: set[str] = set()  # credit codes of the file registered already
         self.addresses: dict[str, AddressInfo | None] = {}  # None: unknown or outside the scope
         self.enterprise_grids: dict[str, GridInfo | None] = {}  # None: no current enterprise grid
         self.overlay_grids: dict[tuple[int, ...], GridInfo | None] = {}
@@ -199,11 +194,13 @@ class UnitImport(RowImport[Unit]):
         except CodeError as exc:
             self.error(row, "credit_code", exc.code, str(exc))
             return None
-        first = self.seen.setdefault(code, row)
-        if first != row:
-            self.error(row, "credit_code", "duplicate_in_file", f"The same credit code as row {first}.")
-        elif code in self.registered:
-            self.error(row, "credit_code", "duplicate_unit", "A unit with this credit code is registered.")
+        self.once(
+            row,
+            "credit_code",
+            code,
+            what="credit code",
+            registered=("duplicate_unit", "A unit with this credit code is registered."),
+        )
         return code
 
     def _address(self, row: int, values: dict[str, str]) -> AddressInfo | None:
@@ -264,23 +261,5 @@ class UnitImport(RowImport[Unit]):
         return count
 
 
-def import_units(
-    *,
-    actor: Actor,
-    stream: IO[bytes],
-    filename: str,
-    origin: Origin,
-    mapping: Mapping[str, str] | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ImportBatch:
-    """Import units; returns the applied batch, or raises `ValidationFailed` naming the refused batch
-    (whose report lists every bad row) after rolling everything back."""
-    return run_import(
-        UnitImport,
-        actor=actor,
-        stream=stream,
-        filename=filename,
-        origin=origin,
-        mapping=mapping,
-        progress=progress,
-    )
+# Import a file of units: the applied batch, or `ValidationFailed` naming the refused batch.
+import_units = functools.partial(run_import, UnitImport)
