@@ -1,5 +1,5 @@
 """A migrant on a phone: looks up the room code from the door plate, registers their residence,
-and follows the declaration until the grid worker decides it, in chromium."""
+and follows the declaration until the grid worker decides it in the console, in chromium."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from django.core.cache import cache
 
 from tests.portal.conftest import GLOSSARY, write_mo
 from tests.registry.declarants import declared_id_number
-from tests.registry.world import ORIGIN, build_side
+from tests.registry.world import build_side
 from zhiwang.accounts.models import Role, User
 from zhiwang.portal.abuse import challenge_read
-from zhiwang.registry import declarations
 from zhiwang.registry.models import Declaration
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,6 +27,8 @@ def test_a_migrant_registers_from_a_phone_and_follows_the_outcome(
     superuser: User,
     make_user: Callable[..., User],
     phone: Any,
+    desktop: Any,
+    sign_in: Callable[[Any, User], None],
     shoot: Callable[[Any, str], Path],
     settings: Any,
     tmp_path: Path,
@@ -76,9 +77,20 @@ def test_a_migrant_registers_from_a_phone_and_follows_the_outcome(
     page.tap("#follow")
     page.wait_for_selector("#status")
     assert page.text_content("#status") == "等待网格员审核"
-    declarations.declaration_reject(
-        actor=worker, declaration_id=declaration.pk, reason="房号与门牌不符，请核对", origin=ORIGIN
-    )
+    # The grid worker decides it in the console's review queue.
+    sign_in(desktop, worker)
+    console = desktop.new_page()
+    console.goto("/console/registry/declarations/")
+    row = console.locator(f"tr[data-declaration='{declaration.pk}']")
+    row.locator("details[data-action='reject'] summary").click()
+    row.locator(
+        "details[data-action='reject'] textarea, details[data-action='reject'] input[type='text']"
+    ).fill("房号与门牌不符，请核对")
+    shoot(console, "console-declaration-review")
+    row.locator("details[data-action='reject'] button[type='submit']").click()
+    console.wait_for_selector(f"tr[data-declaration='{declaration.pk}']", state="detached")
+    declaration.refresh_from_db()
+    assert declaration.status == "rejected" and declaration.reviewed_by == worker
     page.reload()
     page.wait_for_selector("#reason")
     assert page.text_content("#status") == "未通过"
