@@ -463,7 +463,7 @@ def world(city: dict[str, GridNode], make_user: Callable[..., User]) -> World:
     notification = Notification.objects.create(recipient=targets["True"], title="t", body="b")
     photos = {}
     for key in ("True", "False"):
-        photo = CasePhoto(case=cases[key], stage="report")
+        photo = CasePhoto(case=cases[key], city_id=cases[key].city_id, stage="report")
         photo.file.save(f"{key}.png", ContentFile(PNG), save=False)
         photo.save()
         photos[key] = photo

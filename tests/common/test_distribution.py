@@ -101,3 +101,11 @@ def test_a_case_and_its_timeline_carry_the_city_of_its_grid(
     from zhiwang.cases.models import Case
 
     assert Case.objects.get(pk=case_id).city_id == root
+    from zhiwang.audit.models import AuditEntry
+
+    assert AuditEntry.objects.get(action="case.report", object_id=str(case_id)).city_id == root
+    # An entry without a place takes its actor's city.
+    from zhiwang.audit.services import audit_record
+    from zhiwang.common.origin import Origin
+
+    assert audit_record(actor=worker, action="token.create", origin=Origin.cli()).city_id == root

@@ -101,7 +101,11 @@ def test_a_backup_taken_while_writes_go_on_restores_to_one_moment(
                 n = committed[0]
                 with transaction.atomic():
                     AuditEntry.objects.create(
-                        at=timezone.now(), action="drill.write", channel="system", object_id=str(n)
+                        city_id=town.waiting.city_id,
+                        at=timezone.now(),
+                        action="drill.write",
+                        channel="system",
+                        object_id=str(n),
                     )
                     CaseEvent.objects.create(
                         case_id=town.waiting.pk,

@@ -36,6 +36,9 @@ class AuditEntry(models.Model):
     object_label = models.CharField(max_length=200, blank=True)
     # Path of the grid node the object belongs to, so scoped administrators read their part.
     scope_path = models.CharField(max_length=255, blank=True, db_index=True)
+    # The city of the entry (of its place, else of its actor): the key the log is split by across
+    # database nodes (`zhiwang.common.distribution`); 0 when neither names one.
+    city_id = models.IntegerField(default=0)
     channel = models.CharField(max_length=16)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)

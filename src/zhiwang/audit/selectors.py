@@ -27,7 +27,7 @@ def audit_list(
     scope = require_staff_role(actor)
     if not scope.has_role(CAN_ADMINISTER):
         raise PermissionDenied("Only administrators read the audit log.")
-    entries = AuditEntry.objects.all()
+    entries = AuditEntry.objects.filter(scope.city_q())
     if not scope.is_superuser:
         roots = scope.paths([Role.ADMINISTRATOR])
         # Entries with no place (sign-ins, tokens) belong to top-level administrators only.

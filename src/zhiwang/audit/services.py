@@ -11,8 +11,11 @@ from django.db import models
 from django.utils import timezone
 
 from zhiwang.accounts.models import User
+from zhiwang.accounts.permissions import scope_for
 from zhiwang.audit.models import AuditEntry
 from zhiwang.common.origin import Origin
+from zhiwang.grids import locate as locating
+from zhiwang.grids.models import city_of
 
 
 def audit_record(
@@ -35,6 +38,7 @@ def audit_record(
         scope_path = scope_path or str(getattr(obj, "path", "") or "")
     user = actor if isinstance(actor, User) else None
     return AuditEntry.objects.create(
+        city_id=_city_of_entry(scope_path, actor),
         at=timezone.now(),
         actor=user,
         actor_label=actor_label or (user.get_username() if user is not None else ""),
@@ -48,6 +52,19 @@ def audit_record(
         user_agent=origin.user_agent,
         details=details or {},
     )
+
+
+def _city_of_entry(scope_path: str, actor: AbstractBaseUser | AnonymousUser | None) -> int:
+    """The city of the entry's place; for an entry without one (a sign-in, a token), the actor's
+    first city, else the deployment's only city; 0 if none of these names one."""
+    city = city_of(scope_path)
+    if city is not None:
+        return city
+    cities = scope_for(actor).city_ids
+    if cities:
+        return cities[0]
+    served = locating.city_ids()
+    return served[0] if len(served) == 1 else 0
 
 
 def audit_read(

@@ -23,7 +23,7 @@ from zhiwang.cases.models import FINAL_STATUSES, Case, CaseEvent, Status, Whistl
 from zhiwang.cases.permissions import DISPATCH_ROLES, relation
 from zhiwang.common.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
-from zhiwang.grids.models import GridNode
+from zhiwang.grids.models import GridNode, city_of
 from zhiwang.notifications.services import notify
 
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -148,7 +148,7 @@ def whistle_close(*, actor: Actor, whistle_id: int, origin: Origin) -> Whistle:
     with transaction.atomic():
         whistle = (
             Whistle.objects.select_for_update(of=("self",))
-            .select_related("node", "case")
+            .select_related("node")
             .filter(pk=whistle_id)
             .first()
         )
@@ -167,11 +167,14 @@ def whistle_close(*, actor: Actor, whistle_id: int, origin: Origin) -> Whistle:
                 code="not_reported",
                 details={"missing": missing},
             )
-        if whistle.case is not None and whistle.case.status not in (
-            Status.HANDLED,
-            Status.REVISIT,
-            Status.CLOSED,
-        ):
+        status = (
+            Case.objects.filter(city_id=city_of(whistle.node.path) or 0, pk=whistle.case_id)
+            .values_list("status", flat=True)
+            .first()
+            if whistle.case_id is not None
+            else None
+        )
+        if status is not None and status not in (Status.HANDLED, Status.REVISIT, Status.CLOSED):
             raise Conflict("The problem is not handled yet: 事不完，人不撤.", code="not_handled")
         whistle.closed_at = timezone.now()
         whistle.save(update_fields=["closed_at"])

@@ -6,8 +6,9 @@ it is about (``city_id = …`` or ``city_id IN (…)``), so Citus sends it to th
 cities instead of to every node. The test suite checks this on PostgreSQL for every request it makes
 (tests/distribution.py).
 
-Only the case tables carry their city so far; what else has to change before the layout can be
-created (keys and foreign keys that include the city, the other tables) is in docs/operations.md.
+Only the case tables and the audit log carry their city so far; what else has to change before the
+layout can be created (keys and foreign keys that include the city, the other tables) is in
+docs/operations.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ DISTRIBUTED: dict[str, str] = {
     "cases_casephoto": KEY,
     "cases_extension": KEY,
     "cases_kpidelta": "root_key",
+    "audit_auditentry": KEY,
 }
 
 # Small tables every node needs for its joins: the grid tree, people and rights, the classification,

@@ -154,7 +154,11 @@ def order_receive(*, order: WorkOrder, origin: Origin) -> Received:
             )
     except IntegrityError:
         # A resend raced with the first request: answer with the order it created.
-        existing = HotlineOrder.objects.select_related("case").filter(order_no=order_no).first()
+        existing = (
+            HotlineOrder.objects.select_related("case")
+            .filter(cities_of(account, "case__city_id"), order_no=order_no)
+            .first()
+        )
         if existing is None:
             raise
         return Received(existing, created=False)
