@@ -109,3 +109,16 @@ def test_a_case_and_its_timeline_carry_the_city_of_its_grid(
     from zhiwang.common.origin import Origin
 
     assert audit_record(actor=worker, action="token.create", origin=Origin.cli()).city_id == root
+
+
+def test_the_home_city_is_the_only_city_or_the_one_named_by_its_code(city: Any, settings: Any) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from zhiwang.grids import locate
+
+    assert locate.home_city_id() == city["441900"].pk
+    settings.ZHIWANG_HOME_CITY = "441900"
+    assert locate.home_city_id() == city["441900"].pk
+    settings.ZHIWANG_HOME_CITY = "440300"
+    with pytest.raises(ImproperlyConfigured):
+        locate.home_city_id()

@@ -8,6 +8,7 @@ goes through `Scope.grid_q()`; every object load goes through an `access_*` help
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,7 +87,7 @@ class Scope:
             query |= Q(**{f"{field_name}__startswith": prefix})
         return query
 
-    @property
+    @functools.cached_property
     def city_ids(self) -> tuple[int, ...]:
         """The cities this user holds any role in (a department's through its jurisdiction)."""
         cities = {city_of(p) for paths in self.paths_by_role.values() for p in paths}

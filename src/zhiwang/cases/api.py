@@ -64,9 +64,7 @@ def _detail(
         case.overlay_grids_codes = fresh.overlay_codes  # type: ignore[attr-defined]
         case.photo_list = []  # type: ignore[attr-defined]
     else:
-        pending = Extension.objects.filter(
-            city_id=case.city_id, case=case, decision=Extension.Decision.PENDING
-        ).exists()
+        pending = Extension.objects.pending_for(case).exists()
         case.timeline = list(selectors.case_timeline(case))  # type: ignore[attr-defined]
         case.overlay_grids_codes = list(  # type: ignore[attr-defined]
             case.overlay_grids.order_by("code").values_list("code", flat=True)

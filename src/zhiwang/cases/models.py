@@ -316,6 +316,12 @@ class CasePhoto(CityKeyed):
         return f"{self.case_id} {self.stage}"
 
 
+class ExtensionQuerySet(models.QuerySet["Extension"]):
+    def pending_for(self, case: Case) -> ExtensionQuerySet:
+        """The request of `case` waiting for a decision (at most one), read by the case's city."""
+        return self.filter(city_id=case.city_id, case=case, decision=Extension.Decision.PENDING)
+
+
 class Extension(CityKeyed):
     class Decision(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -335,6 +341,8 @@ class Extension(CityKeyed):
     )
     requested_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExtensionQuerySet.as_manager()
 
     class Meta:
         constraints = [

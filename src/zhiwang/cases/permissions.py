@@ -77,9 +77,7 @@ def allowed_actions(actor: Actor, case: Case, *, pending_extension: bool | None 
     """The actions `actor` may take on `case` now, in workflow order."""
     rel = relation(actor, case)
     if pending_extension is None:
-        pending_extension = Extension.objects.filter(
-            city_id=case.city_id, case=case, decision=Extension.Decision.PENDING
-        ).exists()
+        pending_extension = Extension.objects.pending_for(case).exists()
     allowed = []
     for action, transition in TRANSITIONS.items():
         if case.status not in transition.sources or not rel.has(transition.who):

@@ -343,11 +343,7 @@ def queue_counts(*, actor: Actor, queues: Iterable[str], now: datetime | None = 
 
 def pending_extension(case: Case) -> Extension | None:
     """The extension request of a case waiting for a decision, if any."""
-    return (
-        Extension.objects.filter(city_id=case.city_id, case=case, decision=Extension.Decision.PENDING)
-        .select_related("requested_by")
-        .first()
-    )
+    return Extension.objects.pending_for(case).select_related("requested_by").first()
 
 
 def case_photos(case: Case) -> QuerySet[CasePhoto]:

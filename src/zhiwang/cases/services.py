@@ -230,9 +230,7 @@ def case_request_extension(
     with transaction.atomic():
         case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "request_extension")
-        if Extension.objects.filter(
-            city_id=case.city_id, case=case, decision=Extension.Decision.PENDING
-        ).exists():
+        if Extension.objects.pending_for(case).exists():
             raise Conflict(
                 "An extension request is already pending.",
                 code="extension_pending",
@@ -270,11 +268,7 @@ def case_decide_extension(
     with transaction.atomic():
         case = lock_case(case_id, cities_of(actor))
         check_action(actor, case, "decide_extension")
-        extension = (
-            Extension.objects.select_for_update()
-            .filter(city_id=case.city_id, case=case, decision=Extension.Decision.PENDING)
-            .first()
-        )
+        extension = Extension.objects.select_for_update().pending_for(case).first()
         if extension is None:
             raise Conflict(
                 "No extension request is pending.",
@@ -330,9 +324,7 @@ def case_unpark(*, actor: Actor, case_id: int, origin: Origin, note: str = "") -
         before = case.status
         case.status = case.parked_from or Status.ACCEPTED
         case.parked_from = ""
-        if not Extension.objects.filter(
-            city_id=case.city_id, case=case, decision=Extension.Decision.PENDING
-        ).exists():
+        if not Extension.objects.pending_for(case).exists():
             clock.resume(case, steps.now())
         case.save()
         record_event(case, "unpark", actor, before=before, note=note)

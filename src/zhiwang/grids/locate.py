@@ -49,7 +49,7 @@ class Location:
 # clear the cache on commit (see `grids.services`).
 RECHECK_SECONDS = 5.0
 _version: list[float] = [float("-inf"), 0]  # [checked at (monotonic), version]
-_cities: dict[int, tuple[int, ...]] = {}
+_cities: dict[int, dict[str, int]] = {}
 
 
 def _map_version() -> int:
@@ -105,16 +105,17 @@ def grid_index(kind: str = "base", at: datetime | None = None) -> GridIndex:
     return index
 
 
-def city_ids() -> tuple[int, ...]:
-    """The current top-level administrative grids: the cities this deployment serves."""
+def _cities_by_code() -> dict[str, int]:
+    """The current top-level administrative grids (the cities this deployment serves) by code,
+    cached per grid-map version."""
     version = _map_version()
     with _lock:
         cached = _cities.get(version)
     if cached is None:
-        cached = tuple(
+        cached = dict(
             GridNode.objects.filter(layer=Layer.ADMIN, parent__isnull=True, valid_to__isnull=True)
             .order_by("code")
-            .values_list("pk", flat=True)
+            .values_list("code", "pk")
         )
         with _lock:
             _cities.clear()
@@ -122,19 +123,20 @@ def city_ids() -> tuple[int, ...]:
     return cached
 
 
+def city_ids() -> tuple[int, ...]:
+    """The ids of the cities this deployment serves, in code order."""
+    return tuple(_cities_by_code().values())
+
+
 def home_city_id() -> int:
     """The city of requests that name none (a resident's tracking code, a report outside every grid):
     the only city, or the one `ZHIWANG_HOME_CITY` names by its code; 0 before any grid is imported."""
     code = getattr(settings, "ZHIWANG_HOME_CITY", "")
     if code:
-        found = (
-            GridNode.objects.filter(layer=Layer.ADMIN, parent__isnull=True, valid_to__isnull=True, code=code)
-            .values_list("pk", flat=True)
-            .first()
-        )
+        found = _cities_by_code().get(code)
         if found is None:
             raise ImproperlyConfigured(f"ZHIWANG_HOME_CITY names no current city: {code!r}.")
-        return int(found)
+        return found
     cities = city_ids()
     if len(cities) > 1:
         raise ImproperlyConfigured("This deployment serves several cities: set ZHIWANG_HOME_CITY.")

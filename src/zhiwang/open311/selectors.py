@@ -145,9 +145,10 @@ def media_photo_of(token: str) -> RequestToken:
 
 def update_list(*, numbers: list[str], window: Window, page: Page) -> list[CaseEvent]:
     """Public steps of every request's timeline that happened in the window, oldest first."""
+    city = home_city_id()
     events = (
         CaseEvent.objects.filter(kind__in=sorted(STEP_WORDS), at__gte=window.start, at__lte=window.end)
-        .filter(city_id=home_city_id(), case__city_id=home_city_id(), case__number__isnull=False)
+        .filter(city_id=city, case__city_id=city, case__number__isnull=False)
         .select_related("case")
         .only("id", "kind", "at", "to_status", "case__number", "case__status")
     )
