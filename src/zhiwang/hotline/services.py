@@ -109,11 +109,7 @@ def order_receive(*, order: WorkOrder, origin: Origin) -> Received:
     if not order_no:
         raise ValidationFailed("The order number is missing.", code="order_no_required")
     account = hotline_account()
-    existing = (
-        HotlineOrder.objects.select_related("case")
-        .filter(cities_of(account, "case__city_id"), order_no=order_no)
-        .first()
-    )
+    existing = _order_of(order_no, account)
     if existing is not None:
         return Received(existing, created=False)
     category_code = our_category(order.category)
@@ -154,11 +150,7 @@ def order_receive(*, order: WorkOrder, origin: Origin) -> Received:
             )
     except IntegrityError:
         # A resend raced with the first request: answer with the order it created.
-        existing = (
-            HotlineOrder.objects.select_related("case")
-            .filter(cities_of(account, "case__city_id"), order_no=order_no)
-            .first()
-        )
+        existing = _order_of(order_no, account)
         if existing is None:
             raise
         return Received(existing, created=False)
@@ -168,12 +160,17 @@ def order_receive(*, order: WorkOrder, origin: Origin) -> Received:
 # --- the hotline's actions --------------------------------------------------------------------
 
 
-def order_get(order_no: str) -> HotlineOrder:
-    order = (
+def _order_of(order_no: str, account: User) -> HotlineOrder | None:
+    """The order with its case, read in the cities of the exchange's account."""
+    return (
         HotlineOrder.objects.select_related("case")
-        .filter(cities_of(hotline_account(), "case__city_id"), order_no=order_no)
+        .filter(cities_of(account, "case__city_id"), order_no=order_no)
         .first()
     )
+
+
+def order_get(order_no: str, account: User) -> HotlineOrder:
+    order = _order_of(order_no, account)
     if order is None:
         raise NotFound("No such work order.")
     return order
@@ -181,18 +178,19 @@ def order_get(order_no: str) -> HotlineOrder:
 
 def order_supervise(*, order_no: str, note: str, origin: Origin) -> Case:
     """催办/督办 from the hotline: our supervision of the case."""
-    order = order_get(order_no)
-    return workflow.case_supervise(actor=hotline_account(), case_id=order.case_id, note=note, origin=origin)
+    account = hotline_account()
+    order = order_get(order_no, account)
+    return workflow.case_supervise(actor=account, case_id=order.case_id, note=note, origin=origin)
 
 
 def order_return_outcome(*, order_no: str, approved: bool, note: str, origin: Origin) -> Case:
     """The hotline's answer to our return request (退单). Approved: the order leaves us, so a case not
     yet accepted is rejected and any other is parked (the clock stops; unparking resumes it should the
     order come back). Refused: the order stays with us, pressed as a supervision."""
-    order = order_get(order_no)
+    account = hotline_account()
+    order = order_get(order_no, account)
     if not HotlineMessage.objects.filter(order=order, type=MessageType.RETURNED).exists():
         raise Conflict("No return was requested for this order.", code="no_return_requested")
-    account = hotline_account()
     if not approved:
         return workflow.case_supervise(actor=account, case_id=order.case_id, note=note, origin=origin)
     status = Case.objects.filter(cities_of(account)).values_list("status", flat=True).get(pk=order.case_id)
@@ -203,17 +201,19 @@ def order_return_outcome(*, order_no: str, approved: bool, note: str, origin: Or
 
 def order_extension_decision(*, order_no: str, approved: bool, note: str, origin: Origin) -> Case:
     """The hotline decides our extension request (延期)."""
-    order = order_get(order_no)
+    account = hotline_account()
+    order = order_get(order_no, account)
     return workflow.case_decide_extension(
-        actor=hotline_account(), case_id=order.case_id, approve=approved, note=note, origin=origin
+        actor=account, case_id=order.case_id, approve=approved, note=note, origin=origin
     )
 
 
 def order_satisfaction(*, order_no: str, rating: int, comment: str, origin: Origin) -> Case:
     """The hotline's callback (回访评价): our follow-up visit. Satisfied closes, dissatisfied reopens."""
-    order = order_get(order_no)
+    account = hotline_account()
+    order = order_get(order_no, account)
     return workflow.case_revisit(
-        actor=hotline_account(), case_id=order.case_id, rating=rating, comment=comment, origin=origin
+        actor=account, case_id=order.case_id, rating=rating, comment=comment, origin=origin
     )
 
 
@@ -221,9 +221,10 @@ def order_reopen(*, order_no: str, reason: str, rating: int, origin: Origin) -> 
     """重办: the caller is dissatisfied; a dissatisfied follow-up visit sends the case back to the handler."""
     if not reason.strip():
         raise ValidationFailed("Say why the order is reopened.", code="reason_required")
-    order = order_get(order_no)
+    account = hotline_account()
+    order = order_get(order_no, account)
     return workflow.case_revisit(
-        actor=hotline_account(), case_id=order.case_id, rating=rating, comment=reason, origin=origin
+        actor=account, case_id=order.case_id, rating=rating, comment=reason, origin=origin
     )
 
 
