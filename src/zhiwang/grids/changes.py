@@ -26,6 +26,7 @@ from zhiwang.grids.models import (
     GridNode,
     GridShape,
 )
+from zhiwang.grids.signals import map_changed
 from zhiwang.grids.validation import Problem, geodesic_area_m2
 
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -148,6 +149,9 @@ def record_change(
             "reason": reason,
             **(details or {}),
         },
+    )
+    map_changed.send(
+        sender=GridChange, change=change, sources=sources, results=results, actor=actor, origin=origin
     )
     return change
 

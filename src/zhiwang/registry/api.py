@@ -360,7 +360,7 @@ def get_facility(request: HttpRequest, facility_id: int) -> Facility:
 @router.post(
     "/imports",
     response={201: ImportOut},
-    summary="Import residents, units or facilities from CSV or Excel (all or nothing)",
+    summary="Import residents, units, facilities or places from CSV or Excel (all or nothing)",
 )
 def import_file(
     request: HttpRequest,
@@ -368,7 +368,8 @@ def import_file(
     mapping: Form[str] = "",
     kind: Form[str] = "persons",
 ) -> Status[ImportBatch]:
-    """`kind`: persons (the default), units or facilities; `mapping`: a JSON object of field names
+    """`kind`: persons (the default), units, facilities or places (standard addresses with their
+    buildings and rooms); `mapping`: a JSON object of field names
     to column headers, for headers the import does not recognise."""
     try:
         columns = json.loads(mapping) if mapping else None

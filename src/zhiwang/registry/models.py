@@ -52,6 +52,7 @@ class Address(Located):
             models.UniqueConstraint(fields=["community", "road", "door_number"], name="address_unique_door")
         ]
         ordering = ["code"]
+        verbose_name_plural = "addresses"
 
     def __str__(self) -> str:
         return f"{self.code} {self.full_text}"
@@ -392,6 +393,8 @@ class ImportBatch(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)  # [{"row", "column", "code", "message"}]
+    # What an applied file of several kinds of records added, by kind ({"addresses": 3, "rooms": 120}).
+    added = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

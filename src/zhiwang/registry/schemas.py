@@ -348,6 +348,7 @@ class ImportOut(Schema):
     status: str
     rows_total: int
     rows_imported: int
+    added: dict[str, int]
     created_at: datetime
     errors: list[ImportErrorOut]
     report_url: str

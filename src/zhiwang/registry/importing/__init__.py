@@ -4,7 +4,9 @@
   row-by-row report of each `ImportBatch`.
 - `persons`: residents, in two passes for millions of rows (worker processes, COPY on PostgreSQL).
 - `units` and `facilities`: units (enterprises, shops, 三小场所) and city components (部件), in one
-  pass checked as their services check one record (`records` holds what the two share).
+  pass checked as their services check one record (`records` holds what they share with `places`).
+- `places`: standard addresses with their buildings and rooms, one flat row per door plate, building
+  or room.
 
 `import_file` imports a file of any of these kinds.
 """
@@ -18,6 +20,7 @@ from zhiwang.common.errors import ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.registry.importing.facilities import FacilityImport, import_facilities
 from zhiwang.registry.importing.persons import HEADERS, column_positions, import_persons
+from zhiwang.registry.importing.places import PlaceImport, import_places
 from zhiwang.registry.importing.records import RowImport, run_import
 from zhiwang.registry.importing.tables import (
     MAX_REPORTED_ERRORS,
@@ -36,6 +39,7 @@ __all__ = [
     "IMPORT_KINDS",
     "MAX_REPORTED_ERRORS",
     "FacilityImport",
+    "PlaceImport",
     "Record",
     "Report",
     "RowError",
@@ -44,6 +48,7 @@ __all__ = [
     "import_facilities",
     "import_file",
     "import_persons",
+    "import_places",
     "import_units",
     "read_table",
     "report_csv",
@@ -52,6 +57,7 @@ __all__ = [
 IMPORTERS: dict[str, type[RowImport[Any]]] = {
     "units": UnitImport,
     "facilities": FacilityImport,
+    "places": PlaceImport,
 }
 IMPORT_KINDS = ("persons", *IMPORTERS)
 
@@ -66,7 +72,7 @@ def import_file(
     mapping: Mapping[str, str] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportBatch:
-    """Import a file of residents ("persons"), units or facilities; see each kind's module."""
+    """Import a file of residents ("persons"), units, facilities or places; see each kind's module."""
     if kind == "persons":
         return import_persons(
             actor=actor,

@@ -58,7 +58,7 @@ SYSTEM_WORDS = {
     "百度坐标": "bd09",
 }
 
-M = TypeVar("M", bound=models.Model)
+M = TypeVar("M")  # what a good row becomes: a model instance, or a plan of several
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,11 @@ class RowImport(ABC, Generic[M]):
         """The record of a row, or None; every problem of the row is reported with `error`."""
 
     def write(self, records: list[M]) -> None:
-        if records:
-            type(records[0])._default_manager.bulk_create(records, batch_size=500)
+        """Writes a good file's records (bulk inserts); importers of plans override this."""
+        instances = [r for r in records if isinstance(r, models.Model)]
+        assert len(instances) == len(records), "importers of plans write them themselves"
+        if instances:
+            type(instances[0])._default_manager.bulk_create(instances, batch_size=500)
 
     # Points and grids ---------------------------------------------------------------------------
 

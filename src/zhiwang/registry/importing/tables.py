@@ -47,6 +47,7 @@ class Report:
     rows_imported: int = 0
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
+    added: dict[str, int] = field(default_factory=dict)  # records added, by kind, when several
 
     def add(self, error: RowError) -> None:
         self.error_count += 1
@@ -189,6 +190,7 @@ def save_batch(user: User, kind: str, filename: str, report: Report, status: str
         rows_total=report.rows_total,
         rows_imported=report.rows_imported,
         errors=[e.as_dict() for e in report.errors],
+        added=report.added,
     )
 
 
@@ -233,7 +235,11 @@ def applied(
         action="registry.import",
         origin=origin,
         obj=batch,
-        details={"rows": report.rows_imported, "kind": kind},
+        details={
+            "rows": report.rows_imported,
+            "kind": kind,
+            **({"added": report.added} if report.added else {}),
+        },
     )
     return batch
 

@@ -1,5 +1,6 @@
-"""`zhiwang registry-import FILE --user NAME [--kind persons|units|facilities] [--mapping JSON]`: import
-residents (the default), units or facilities, all or nothing."""
+"""`zhiwang registry-import FILE --user NAME [--kind persons|units|facilities|places] [--mapping JSON]`:
+import residents (the default), units, facilities or places (addresses, buildings, rooms), all or
+nothing."""
 
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from zhiwang.common.origin import Origin
 from zhiwang.registry.importing import IMPORT_KINDS, import_file, report_csv
 from zhiwang.registry.models import ImportBatch
 
-NOUNS = {"persons": "residents", "units": "units", "facilities": "facilities"}
+NOUNS = {"persons": "residents", "units": "units", "facilities": "facilities", "places": "rows of places"}
 
 
 class Command(BaseCommand):
     help = (
-        "Import residents, units or facilities from a CSV or .xlsx file as a user "
+        "Import residents, units, facilities or places (addresses, buildings, rooms) from a CSV or "
+        ".xlsx file as a user "
         "(validated, all or nothing)."
     )
 
@@ -39,7 +41,8 @@ class Command(BaseCommand):
             "--kind",
             choices=IMPORT_KINDS,
             default="persons",
-            help="What the file holds: persons (residents, the default), units or facilities.",
+            help="What the file holds: persons (residents, the default), units, facilities or places "
+            "(standard addresses with their buildings and rooms).",
         )
         parser.add_argument(
             "--mapping", default="", help='JSON object: field → column header, e.g. {"name": "姓名"}.'
@@ -86,4 +89,5 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         sys.stderr.write("\n")
         noun = NOUNS[options["kind"]]
-        self.stdout.write(f"Imported {batch.rows_imported:,} {noun} (batch {batch.pk}).")
+        added = "".join(f", {count:,} {kind}" for kind, count in batch.added.items())
+        self.stdout.write(f"Imported {batch.rows_imported:,} {noun}{added} (batch {batch.pk}).")
