@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from tests.registry.world import Side, build_side, enterprise_grids
 from zhiwang.accounts.models import Role, User
@@ -41,3 +43,15 @@ def reg(city: dict[str, GridNode], superuser: User, make_user: Callable[..., Use
         enterprise_worker=make_user(Role.GRID_WORKER, grid=grids["ENT-DC-01"], username="enterprise-a"),
         superuser=superuser,
     )
+
+
+@pytest.fixture
+def console(api_client: Callable[[User | None], Client]) -> Callable[[User | None], Client]:
+    """A signed-in client reading the console in English (so wording does not depend on the catalogue)."""
+
+    def make(user: User | None) -> Client:
+        client = api_client(user)
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        return client
+
+    return make

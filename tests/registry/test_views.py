@@ -9,8 +9,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -39,18 +37,6 @@ UNITS = reverse("registry:units")
 FACILITIES = reverse("registry:facilities")
 HTMX = {"HX-Request": "true"}
 KEYS = itertools.count(1)
-
-
-@pytest.fixture
-def console(api_client: ClientFor) -> ClientFor:
-    """A signed-in client reading the console in English (so wording does not depend on the catalogue)."""
-
-    def make(user: User | None) -> Client:
-        client = api_client(user)
-        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-        return client
-
-    return make
 
 
 def person_url(person: Person) -> str:

@@ -18,9 +18,12 @@ import base64
 import binascii
 import hashlib
 import hmac
+import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import IO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -159,3 +162,70 @@ class Sealer:
         mac = self._mac.copy()
         mac.update(value.encode())
         return mac.hexdigest()
+
+
+# Files ------------------------------------------------------------------------------------------
+#
+# An uploaded file waiting for the worker holds personal data in clear, so it is kept sealed:
+# "ZWF1", the key id's length (1 byte) and the key id, then chunks of up to FILE_CHUNK bytes, each
+# stored as its length (4 bytes, big-endian), a fresh nonce and the AES-GCM ciphertext with its tag.
+# A chunk's associated data is the file's label, its index and whether it is the last, so chunks
+# cannot be reordered, dropped, moved to another file, or the file cut short without the opening
+# failing.
+
+FILE_MAGIC = b"ZWF1"
+FILE_CHUNK = 1 << 20
+
+
+def _chunk_aad(label: str, index: int, last: bool) -> bytes:
+    return label.encode() + b"\x00" + index.to_bytes(8, "big") + (b"\x01" if last else b"\x00")
+
+
+def seal_file(source: IO[bytes], target: IO[bytes], label: str, ring: Keyring | None = None) -> int:
+    """Writes `source` sealed to `target`; returns the clear bytes written. `label` (for example the
+    import job's id) must be given again to open it."""
+    ring = ring or keyring()
+    key = ring.keys[ring.current_id]
+    key_id = ring.current_id.encode()
+    target.write(FILE_MAGIC + len(key_id).to_bytes(1, "big") + key_id)
+    size, index = 0, 0
+    chunk = source.read(FILE_CHUNK)
+    while True:
+        following = source.read(FILE_CHUNK) if chunk else b""
+        last = not following
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = key.encrypt(nonce, chunk, _chunk_aad(label, index, last))
+        target.write(len(sealed).to_bytes(4, "big") + nonce + sealed)
+        size += len(chunk)
+        if last:
+            return size
+        chunk, index = following, index + 1
+
+
+def open_sealed_file(source: IO[bytes], label: str, ring: Keyring | None = None) -> Iterator[bytes]:
+    """The clear chunks of a file written by `seal_file` with the same label; `DecryptionError`
+    when it was altered, cut short, sealed for another label, or with a key not configured."""
+    ring = ring or keyring()
+    head = source.read(len(FILE_MAGIC) + 1)
+    if len(head) != len(FILE_MAGIC) + 1 or not head.startswith(FILE_MAGIC):
+        raise DecryptionError("Not a sealed file.")
+    key_id = source.read(head[-1]).decode(errors="replace")
+    key = ring.keys.get(key_id)
+    if key is None:
+        raise DecryptionError(f"The key {key_id!r} that sealed this file is not configured.")
+    index = 0
+    while True:
+        length = int.from_bytes(source.read(4) or b"\x00", "big")
+        nonce, sealed = source.read(NONCE_BYTES), source.read(length)
+        if length == 0 or len(nonce) != NONCE_BYTES or len(sealed) != length:
+            raise DecryptionError("The sealed file is cut short.")
+        last = source.read(1) == b""
+        if not last:
+            source.seek(-1, io.SEEK_CUR)
+        try:
+            yield key.decrypt(nonce, sealed, _chunk_aad(label, index, last))
+        except InvalidTag as exc:
+            raise DecryptionError("The sealed file does not open: altered, or sealed for another.") from exc
+        if last:
+            return
+        index += 1

@@ -146,3 +146,21 @@ class RejectForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": _("Say why the declaration is rejected: the declarant reads it.")},
     )
+
+
+# What the console imports, in the words of the page.
+IMPORT_KIND_CHOICES: Choices = [
+    ("persons", _("Residents")),
+    ("places", _("Addresses, buildings and rooms")),
+    ("units", _("Units (enterprises, shops, small venues)")),
+    ("facilities", _("Facilities (部件)")),
+]
+
+
+class ImportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("The file holds"), choices=IMPORT_KIND_CHOICES)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("CSV (UTF-8 or GB18030) or Excel (.xlsx), the column names in the first row."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.xlsm"}),
+    )

@@ -405,6 +405,43 @@ class ImportBatch(models.Model):
         return f"{self.kind} import {self.pk} ({self.status})"
 
 
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """A file uploaded on the console, imported by `zhiwang worker` (`importing.jobs`).
+
+    The file waits sealed (`crypto.seal_file`) under MEDIA_ROOT and is deleted once imported. The
+    outcome is the `ImportBatch` (applied, or refused with its report); `error_code` and
+    `error_message` say why a file never became a batch (columns that do not fit, not a table)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16)
+    filename = models.CharField(max_length=200)
+    mapping = models.JSONField(default=dict, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED)
+    batch = models.OneToOneField(
+        ImportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="job"
+    )
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    origin_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import job {self.pk} ({self.status})"
+
+
 # Residents' self-service (居住登记, 自主申报) ------------------------------------------------------
 
 DECLARATION_ID_NUMBER_COLUMN = "declaration.id_number"

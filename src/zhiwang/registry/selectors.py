@@ -27,6 +27,7 @@ from zhiwang.registry.models import (
     Employment,
     Facility,
     ImportBatch,
+    ImportJob,
     Person,
     PersonStatus,
     Room,
@@ -299,6 +300,21 @@ def import_batch_get(*, actor: Actor, batch_id: int) -> ImportBatch:
     if batch is None:
         raise NotFound("No such import.")
     return batch
+
+
+def import_job_get(*, actor: Actor, job_id: int) -> ImportJob:
+    """An import job, for the person who queued it."""
+    scope = require_staff_role(actor)
+    job = ImportJob.objects.select_related("batch").filter(pk=job_id, actor_id=scope.user_id).first()
+    if job is None:
+        raise NotFound("No such import.")
+    return job
+
+
+def import_jobs_of(*, actor: Actor, limit: int = 20) -> list[ImportJob]:
+    """The person's latest import jobs."""
+    scope = require_staff_role(actor)
+    return list(ImportJob.objects.select_related("batch").filter(actor_id=scope.user_id)[:limit])
 
 
 # Residents' declarations -------------------------------------------------------------------------

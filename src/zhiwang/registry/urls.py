@@ -13,4 +13,7 @@ urlpatterns: list[URLPattern] = [
     path("declarations/<int:declaration_id>/<slug:decision>/", views.decide_view, name="decide"),
     path("units/", views.units_view, name="units"),
     path("facilities/", views.facilities_view, name="facilities"),
+    path("imports/", views.imports_view, name="imports"),
+    path("imports/<int:job_id>/", views.import_view, name="import"),
+    path("imports/<int:job_id>/report.csv", views.import_report_view, name="import_report"),
 ]

@@ -1,6 +1,6 @@
 """Console pages of the base-data registry (二标四实): residents, a person's record, a community's
 residents and an enterprise grid's workforce, the review of residents' declarations, units and
-facilities.
+facilities, and imports (a file queued for the worker, its progress and its report).
 
 Thin: every read goes through `registry.selectors`, every action through the same service the REST
 API calls, so scope, masking and audit are the API's. ID and phone numbers are shown masked; the
@@ -35,16 +35,22 @@ from zhiwang.grids.models import GridNode, Layer, path_ids
 from zhiwang.grids.selectors import grid_get, grid_list
 from zhiwang.registry import declarations, selectors, services
 from zhiwang.registry import forms as registry_forms
+from zhiwang.registry.importing import report_csv
+from zhiwang.registry.importing.jobs import job_progress, job_queue
 from zhiwang.registry.models import (
     SMALL_VENUE_KINDS,
     Declaration,
     DeclarationStatus,
     Employment,
+    ImportJob,
+    ImportJobStatus,
+    ImportStatus,
     Person,
     PersonStatus,
 )
 from zhiwang.registry.permissions import (
     CARERS,
+    COLLECTORS,
     PERSON_READERS,
     REVIEWERS,
     can_reveal,
@@ -125,6 +131,8 @@ def navigation(request: HttpRequest, current: str) -> dict[str, Any]:
     if scope.roles or scope.is_superuser:
         tabs.append(("units", reverse("registry:units"), _("Units")))
         tabs.append(("facilities", reverse("registry:facilities"), _("Facilities (部件)")))
+    if scope.has_role(COLLECTORS):
+        tabs.append(("imports", reverse("registry:imports"), _("Import")))
     return {"registry_tabs": tabs, "registry_current": current}
 
 
@@ -560,3 +568,101 @@ def facilities_view(request: HttpRequest) -> HttpResponse:
     }
     template = "registry/_facilities.html" if is_htmx(request) else "registry/facilities.html"
     return render(request, template, context)
+
+
+# --- imports --------------------------------------------------------------------------------------
+
+# Why a queued file did not become a batch, by the job's error code, in the reader's language.
+JOB_ERRORS = {
+    "bad_columns": gettext_lazy(
+        "The file's columns do not fit this kind of record. Check the column names in the first row."
+    ),
+    "empty_file": gettext_lazy("The file is empty."),
+    "bad_file": gettext_lazy("The file is not a readable CSV file or Excel workbook."),
+    "bad_file_type": gettext_lazy("Upload a CSV file or an Excel workbook (.xlsx)."),
+    "bad_encoding": gettext_lazy("The file is neither UTF-8 nor GB18030 text."),
+    "registry_not_collector": ERROR_MESSAGES["registry_not_collector"],
+    "import_conflict": gettext_lazy(
+        "Some of these records were registered by someone else meanwhile; nothing was imported. "
+        "Import the file again for a row-by-row report."
+    ),
+    "file_lost": gettext_lazy("The uploaded file could not be read. Upload it again."),
+    "internal_error": gettext_lazy("The import stopped on an unexpected error; nothing was imported."),
+}
+SHOWN_ROW_ERRORS = 50
+
+
+def imports_context(request: HttpRequest, form: registry_forms.ImportForm) -> dict[str, Any]:
+    labels = dict(registry_forms.IMPORT_KIND_CHOICES)
+    return {
+        "form": form,
+        "jobs": [
+            (job, labels.get(job.kind, job.kind)) for job in selectors.import_jobs_of(actor=request.user)
+        ],
+        **navigation(request, "imports"),
+    }
+
+
+@console_view
+@require_http_methods(["GET", "POST"])
+def imports_view(request: HttpRequest) -> HttpResponse:
+    """Upload a file to import (queued for the worker), and the person's latest imports."""
+    if request.method == "GET":
+        return render(request, "registry/imports.html", imports_context(request, registry_forms.ImportForm()))
+    form = registry_forms.ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, "registry/imports.html", imports_context(request, form), status=400)
+    upload = form.cleaned_data["file"]
+    try:
+        job = job_queue(
+            actor=request.user,
+            stream=upload,
+            filename=upload.name or "upload.csv",
+            kind=form.cleaned_data["kind"],
+            origin=origin_from_request(request),
+        )
+    except ApplicationError as exc:
+        form.add_error(
+            "file" if exc.code == "bad_file" else None, JOB_ERRORS.get(exc.code) or error_text(exc)
+        )
+        return render(request, "registry/imports.html", imports_context(request, form), status=exc.status)
+    messages.success(request, _("The file is queued for import. This page follows it."))
+    return HttpResponseRedirect(reverse("registry:import", args=[job.pk]))
+
+
+def job_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
+    batch = job.batch
+    refused_errors = batch.errors[:SHOWN_ROW_ERRORS] if batch and batch.status == ImportStatus.REFUSED else []
+    return {
+        "job": job,
+        "batch": batch,
+        "waiting": job.status in (ImportJobStatus.QUEUED, ImportJobStatus.RUNNING),
+        "rows_checked": job_progress(job),
+        "kind_label": dict(registry_forms.IMPORT_KIND_CHOICES).get(job.kind, job.kind),
+        "failure": (JOB_ERRORS.get(job.error_code) or job.error_message) if job.error_code else "",
+        "row_errors": refused_errors,
+        "more_errors": (batch.errors and len(batch.errors) > len(refused_errors)) if batch else False,
+        **navigation(request, "imports"),
+    }
+
+
+@never_cache
+@console_view
+@require_GET
+def import_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    """One import: queued, running (htmx asks again every two seconds), applied or refused."""
+    job = selectors.import_job_get(actor=request.user, job_id=job_id)
+    template = "registry/_import_job.html" if is_htmx(request) else "registry/import_job.html"
+    return render(request, template, job_context(request, job))
+
+
+@console_view
+@require_GET
+def import_report_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The row-by-row report of a refused import, as CSV."""
+    job = selectors.import_job_get(actor=request.user, job_id=job_id)
+    if job.batch is None:
+        raise Http404("This import has no report.")
+    response = HttpResponse(report_csv(job.batch), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
+    return response

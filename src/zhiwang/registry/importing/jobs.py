@@ -1,0 +1,200 @@
+"""Imports queued from the console and run in the background by `zhiwang worker`.
+
+A file of a million residents takes minutes to check and write, longer than a web request may
+last, so the console hands it over: `job_queue` checks who imports what, keeps the file sealed
+(`crypto.seal_file`, it holds personal data in clear) under MEDIA_ROOT/imports/ and queues
+`tasks.run_import_job` after commit; `job_run` opens it into a private temporary file, imports it
+with `import_file` (the same checks, all or nothing, the same batch and report as the API and the
+command line) and deletes it. While it runs, the rows checked so far go to a small progress file
+beside it (the import's own transaction hides everything else until it ends), which the console's
+page reads. The outcome is the batch: applied, or refused with its row-by-row report; a file that
+never became a batch (columns that do not fit, not a table) leaves its reason on the job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from zhiwang.accounts.models import User
+from zhiwang.accounts.permissions import require_staff_role
+from zhiwang.audit.services import audit_record
+from zhiwang.common.errors import ApplicationError, PermissionDenied, ValidationFailed
+from zhiwang.common.origin import Origin
+from zhiwang.registry import crypto
+from zhiwang.registry.importing import IMPORT_KINDS, import_file
+from zhiwang.registry.models import ImportBatch, ImportJob, ImportJobStatus
+from zhiwang.registry.permissions import COLLECTORS, Actor
+from zhiwang.registry.tasks import run_import_job
+
+logger = logging.getLogger("zhiwang.registry.imports")
+
+SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+IN_MEMORY_BYTES = 32 << 20  # a larger file opens into a private temporary file on disk
+PROGRESS_SECONDS = 1.0  # the progress file is rewritten at most this often
+
+
+def jobs_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports"
+
+
+def _sealed_path(job_id: int) -> Path:
+    return jobs_dir() / f"{job_id}.sealed"
+
+
+def _progress_path(job_id: int) -> Path:
+    return jobs_dir() / f"{job_id}.progress"
+
+
+def _label(job_id: int) -> str:
+    return f"registry.import_job:{job_id}"
+
+
+def job_queue(
+    *,
+    actor: Actor,
+    stream: IO[bytes],
+    filename: str,
+    kind: str,
+    origin: Origin,
+    mapping: Mapping[str, str] | None = None,
+) -> ImportJob:
+    """Keeps the file sealed and queues its import; the job, queued."""
+    if kind not in IMPORT_KINDS:
+        raise ValidationFailed(
+            f"Import one of: {', '.join(IMPORT_KINDS)}.",
+            code="bad_kind",
+            details={"kinds": list(IMPORT_KINDS)},
+        )
+    scope = require_staff_role(actor)
+    if not scope.has_role(COLLECTORS):
+        raise PermissionDenied("Only collectors of base data import files.", code="registry_not_collector")
+    if not filename.lower().endswith(SUFFIXES):
+        raise ValidationFailed("Upload a CSV file or an Excel workbook (.xlsx).", code="bad_file_type")
+    assert isinstance(actor, User)
+    jobs_dir().mkdir(parents=True, exist_ok=True)
+    path: Path | None = None
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.create(
+                actor=actor,
+                kind=kind,
+                filename=filename[:200],
+                mapping=dict(mapping or {}),
+                origin_ip=origin.ip,
+            )
+            path = _sealed_path(job.pk)
+            partial = path.with_suffix(".partial")
+            with partial.open("wb") as target:
+                job.size = crypto.seal_file(stream, target, _label(job.pk))
+            os.replace(partial, path)
+            job.save(update_fields=["size"])
+            audit_record(
+                actor=actor,
+                action="registry.import_queued",
+                origin=origin,
+                obj=job,
+                details={"kind": kind, "bytes": job.size},
+            )
+            transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+    except BaseException:
+        if path is not None:
+            for leftover in (path, path.with_suffix(".partial")):
+                leftover.unlink(missing_ok=True)
+        raise
+    return job
+
+
+def job_run(job_id: int) -> str:
+    """Imports a queued job's file; its status afterwards ("skipped" when it was not queued)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id, status=ImportJobStatus.QUEUED).first()
+        if job is None:
+            return "skipped"
+        job.status, job.started_at = ImportJobStatus.RUNNING, timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    progress = _ProgressFile(job.pk)
+    progress.write(0)
+    try:
+        with (
+            _sealed_path(job.pk).open("rb") as sealed,
+            tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_BYTES, dir=None) as clear,
+        ):
+            for chunk in crypto.open_sealed_file(sealed, _label(job.pk)):
+                clear.write(chunk)
+            clear.seek(0)
+            batch = import_file(
+                kind=job.kind,
+                actor=job.actor,
+                stream=clear,
+                filename=job.filename,
+                origin=Origin(channel="web", ip=job.origin_ip),
+                mapping=job.mapping or None,
+                progress=progress.write,
+            )
+        _finish(job, batch=batch)
+    except ApplicationError as exc:
+        details = exc.details if isinstance(exc.details, dict) else {}
+        refused = ImportBatch.objects.filter(pk=int(details.get("batch_id") or 0), actor=job.actor).first()
+        if refused is not None:
+            _finish(job, batch=refused)
+        else:
+            _finish(job, code=exc.code, message=exc.message)
+    except (OSError, crypto.DecryptionError) as exc:
+        logger.exception("import job %s: the uploaded file could not be read", job.pk)
+        _finish(job, code="file_lost", message=f"The uploaded file could not be read ({type(exc).__name__}).")
+    except Exception:
+        logger.exception("import job %s failed", job.pk)
+        _finish(
+            job,
+            code="internal_error",
+            message="The import stopped on an unexpected error; nothing was imported.",
+        )
+    finally:
+        _sealed_path(job.pk).unlink(missing_ok=True)
+        _progress_path(job.pk).unlink(missing_ok=True)
+    return job.status
+
+
+def _finish(job: ImportJob, *, batch: ImportBatch | None = None, code: str = "", message: str = "") -> None:
+    job.status = ImportJobStatus.DONE if batch is not None else ImportJobStatus.FAILED
+    job.batch, job.error_code, job.error_message = batch, code[:40], message[:500]
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "batch", "error_code", "error_message", "finished_at"])
+
+
+class _ProgressFile:
+    """The rows checked so far, for other processes to read while the import's transaction runs."""
+
+    def __init__(self, job_id: int) -> None:
+        self.path = _progress_path(job_id)
+        self.last = 0.0
+
+    def write(self, rows: int) -> None:
+        now = time.monotonic()
+        if rows and now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        partial = self.path.with_suffix(".progress-partial")
+        partial.write_text(json.dumps({"rows": rows}), encoding="utf-8")
+        os.replace(partial, self.path)
+
+
+def job_progress(job: ImportJob) -> int | None:
+    """The rows a running job has checked, when it has said."""
+    if job.status != ImportJobStatus.RUNNING:
+        return None
+    try:
+        return int(json.loads(_progress_path(job.pk).read_text(encoding="utf-8"))["rows"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

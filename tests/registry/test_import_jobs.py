@@ -1,0 +1,201 @@
+"""Imports from the console: the file waits sealed, `zhiwang worker` imports it, the page follows
+it and ends on the applied batch or the refused one with its report."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from tests.registry.conftest import Registry
+from tests.registry.world import id_number
+from zhiwang.accounts.models import User
+from zhiwang.audit.models import AuditEntry
+from zhiwang.registry import crypto
+from zhiwang.registry.importing import jobs
+from zhiwang.registry.models import ImportJob, ImportJobStatus, Person
+
+ClientFor = Callable[[User | None], Client]
+IMPORTS = reverse("registry:imports")
+HTMX = {"HX-Request": "true"}
+PERSONS_HEADER = "房屋编码,姓名,身份证号,联系电话,人员类型,流入原因,办证类型,入住日期"
+
+
+def _residents(room_code: str, count: int, first_id: str) -> bytes:
+    ids = [first_id, *(id_number() for _ in range(count - 1))]
+    rows = [f"{room_code},居民{n},{ids[n]},1380000{n:04d},流动,务工,居住证,2024/03/01" for n in range(count)]
+    return ("\n".join([PERSONS_HEADER, *rows]) + "\n").encode()
+
+
+def _upload(client: Client, kind: str, name: str, content: bytes) -> Any:
+    return client.post(IMPORTS, {"kind": kind, "file": SimpleUploadedFile(name, content)})
+
+
+def _run_queued() -> None:
+    """What the worker does with each queued job (the worker itself runs in the test marked so)."""
+    for pk in ImportJob.objects.filter(status="queued").values_list("pk", flat=True):
+        jobs.job_run(pk)
+
+
+# The sealed file -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 1, 10, 4096, 10_000])
+def test_a_sealed_file_opens_to_the_same_bytes(size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(crypto, "FILE_CHUNK", 4096)
+    clear = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    sealed = io.BytesIO()
+    assert crypto.seal_file(io.BytesIO(clear), sealed, "job:1") == size
+    sealed.seek(0)
+    assert b"".join(crypto.open_sealed_file(sealed, "job:1")) == clear
+
+
+def test_a_sealed_file_refuses_tampering_truncation_and_another_label(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(crypto, "FILE_CHUNK", 100)
+    clear = "440101199003071234 张三".encode() * 20
+    sealed = io.BytesIO()
+    crypto.seal_file(io.BytesIO(clear), sealed, "job:7")
+    data = sealed.getvalue()
+    assert b"440101199003071234" not in data and "张三".encode() not in data
+
+    def opened(raw: bytes, label: str = "job:7") -> bytes:
+        return b"".join(crypto.open_sealed_file(io.BytesIO(raw), label))
+
+    assert opened(data) == clear
+    flipped = bytearray(data)
+    flipped[40] ^= 1
+    chunk = 4 + crypto.NONCE_BYTES + 100 + 16  # one full chunk as stored
+    head = len(crypto.FILE_MAGIC) + 1 + len(crypto.keyring().current_id)
+    for bad in (bytes(flipped), data[: head + chunk], data[:-5], b"not sealed at all"):
+        with pytest.raises(crypto.DecryptionError):
+            opened(bad)
+    with pytest.raises(crypto.DecryptionError):
+        opened(data, "job:8")
+
+
+# The console -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_imports_residents_from_the_console_and_follows_the_import(
+    reg: Registry, console: ClientFor
+) -> None:
+    client = console(reg.worker)
+    page = client.get(IMPORTS)
+    assert page.status_code == 200
+    assert 'data-tab="imports"' in page.content.decode()
+    first_id = id_number(born="19880808")
+    response = _upload(client, "persons", "居民.csv", _residents(reg.inside.room.code, 12, first_id))
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("registry:import", args=[job.pk])
+    assert (job.status, job.kind, job.filename, job.actor_id) == (
+        "queued",
+        "persons",
+        "居民.csv",
+        reg.worker.pk,
+    )
+    sealed = jobs.jobs_dir() / f"{job.pk}.sealed"
+    stored = sealed.read_bytes()
+    assert first_id.encode() not in stored and "居民".encode() not in stored  # sealed while it waits
+    assert AuditEntry.objects.filter(action="registry.import_queued", object_id=str(job.pk)).exists()
+
+    waiting = client.get(reverse("registry:import", args=[job.pk]), headers=HTMX)
+    html = waiting.content.decode()
+    assert 'data-status="queued"' in html and 'hx-trigger="every 2s"' in html
+
+    out = StringIO()
+    call_command("worker", "--once", "--no-periodic", stdout=out)  # the task queued after the upload
+    assert "1 task(s)" in out.getvalue()
+    job.refresh_from_db()
+    assert job.status == ImportJobStatus.DONE and job.batch is not None
+    assert (job.batch.status, job.batch.rows_imported, job.batch.kind) == ("applied", 12, "persons")
+    assert Person.objects.filter(name__startswith="居民", room=reg.inside.room).count() == 12
+    assert not sealed.exists()  # deleted once imported
+    done = client.get(reverse("registry:import", args=[job.pk])).content.decode()
+    assert 'data-batch-status="applied"' in done and "Imported 12 rows." in done
+    assert "hx-trigger" not in done  # nothing more to follow
+    listing = client.get(IMPORTS).content.decode()
+    assert f'data-job="{job.pk}"' in listing and "居民.csv" in listing
+
+
+def test_a_refused_file_shows_its_problems_and_the_report(reg: Registry, console: ClientFor) -> None:
+    client = console(reg.worker)
+    content = (
+        "街路巷,门牌号,经度,纬度,楼栋,单元,室号\n"
+        "东城大道,50号,113.62,22.95,1栋,1,101\n"
+        "东城大道,50号,113.62,22.95,1栋,1,101\n"
+        "虎门大道,3号,113.71,22.95,,,\n"
+    ).encode()
+    _upload(client, "places", "places.csv", content)
+    job = ImportJob.objects.get()
+    _run_queued()
+    job.refresh_from_db()
+    assert job.batch is not None and job.batch.status == "refused"
+    html = client.get(reverse("registry:import", args=[job.pk])).content.decode()
+    assert 'data-batch-status="refused"' in html and "The file has 2 problems; nothing was imported." in html
+    assert "The same room as row 2." in html
+    report = client.get(reverse("registry:import_report", args=[job.pk]))
+    assert report.status_code == 200 and report["Content-Type"].startswith("text/csv")
+    lines = report.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "row,column,code,message" and lines[1].startswith("3,room,duplicate_in_file,")
+    assert len(lines) == 3
+
+
+def test_a_file_that_is_no_table_of_that_kind_fails_with_the_reason(
+    reg: Registry, console: ClientFor
+) -> None:
+    client = console(reg.worker)
+    _upload(client, "units", "units.csv", "名称\n厂\n".encode())
+    job = ImportJob.objects.get()
+    _run_queued()
+    job.refresh_from_db()
+    assert (job.status, job.error_code, job.batch) == ("failed", "bad_columns", None)
+    html = client.get(reverse("registry:import", args=[job.pk])).content.decode()
+    assert 'data-status="failed"' in html
+    assert "The file&#x27;s columns do not fit this kind of record." in html
+
+
+def test_a_running_import_shows_the_rows_checked(reg: Registry, console: ClientFor) -> None:
+    job = ImportJob.objects.create(actor=reg.worker, kind="persons", filename="big.csv", status="running")
+    jobs.jobs_dir().mkdir(parents=True, exist_ok=True)
+    jobs._ProgressFile(job.pk).write(125_000)
+    html = console(reg.worker).get(reverse("registry:import", args=[job.pk]), headers=HTMX).content.decode()
+    assert "Importing: 125,000 rows checked so far" in html and 'hx-trigger="every 2s"' in html
+    # Another person's import is not theirs to follow.
+    assert console(reg.dispatcher).get(reverse("registry:import", args=[job.pk])).status_code == 404
+    assert console(reg.dispatcher).get(reverse("registry:import_report", args=[job.pk])).status_code == 404
+
+
+def test_uploads_are_refused_for_the_wrong_file_or_role_and_nothing_is_queued(
+    reg: Registry, console: ClientFor, tmp_path: Path
+) -> None:
+    worker = console(reg.worker)
+    response = _upload(worker, "units", "units.pdf", b"%PDF-1.4")
+    assert response.status_code == 400
+    assert "Upload a CSV file or an Excel workbook (.xlsx)." in response.content.decode()
+    response = worker.post(IMPORTS, {"kind": "vehicles", "file": SimpleUploadedFile("a.csv", b"a\n1\n")})
+    assert response.status_code == 400
+    town = console(reg.town)
+    assert 'data-tab="imports"' not in town.get(reverse("registry:units")).content.decode()
+    response = _upload(town, "units", "units.csv", "单位名称,经度,纬度\n厂,113.62,22.95\n".encode())
+    assert response.status_code == 403
+    assert not ImportJob.objects.exists()
+    assert not any(jobs.jobs_dir().glob("*.sealed")) if jobs.jobs_dir().exists() else True
+
+
+def test_a_job_whose_file_is_gone_fails_and_a_finished_one_is_not_run_again(reg: Registry) -> None:
+    job = ImportJob.objects.create(actor=reg.worker, kind="units", filename="units.csv")
+    assert jobs.job_run(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.error_code == "file_lost" and job.finished_at is not None
+    assert jobs.job_run(job.pk) == "skipped"
