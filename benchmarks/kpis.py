@@ -178,8 +178,9 @@ def main() -> None:
     if not args.reuse:
         psql(f"DROP DATABASE IF EXISTS {DB}")
         psql(f"CREATE DATABASE {DB}")
-        print("==> migrating and building the demo city", flush=True)
-        subprocess.run([str(VENV / "zhiwang"), "migrate", "-v", "0"], env=env, check=True)
+    print("==> migrating" + ("" if args.reuse else " and building the demo city"), flush=True)
+    subprocess.run([str(VENV / "zhiwang"), "migrate", "-v", "0"], env=env, check=True)  # a reused one too
+    if not args.reuse:
         subprocess.run([str(VENV / "zhiwang"), "generate-demo-city", "--scale", "1.0"], env=env, check=True)
     setup_django()
     from zhiwang.cases.models import Case

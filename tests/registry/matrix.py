@@ -178,6 +178,18 @@ REGISTRY_ENDPOINTS: list[tuple[str, str, str, Call]] = [
         "owner_only",
         lambda w, i: (f"{R}/imports/{_side(w, i).batch.pk}/report", None),
     ),
+    (
+        "POST",
+        "registry/import-jobs",
+        "registry_import_job",
+        lambda w, i: (f"{R}/import-jobs", _import_body(w, i)),
+    ),
+    (
+        "GET",
+        "registry/import-jobs/{int:job_id}",
+        "owner_only",
+        lambda w, i: (f"{R}/import-jobs/{_side(w, i).job.pk}", None),
+    ),
     ("GET", "registry/export", "registry_person_list", lambda w, i: (f"{R}/export?kind=persons", None)),
 ]
 
@@ -207,6 +219,8 @@ def registry_expected(kind: str, role: str, inside: bool) -> set[int]:
         return {403} if not reader else ok if inside and role in WORKFORCE_READERS else {404}
     if kind == "registry_import":
         return {403} if role not in COLLECTORS else ok if inside else {400}
+    if kind == "registry_import_job":  # queued for anyone who collects; rows are checked by the worker
+        return {403} if role not in COLLECTORS else {202}
     if inside:
         return ok if role in ROLES_FOR[kind] else {403}
     return {403, 404}

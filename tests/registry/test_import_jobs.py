@@ -199,3 +199,43 @@ def test_a_job_whose_file_is_gone_fails_and_a_finished_one_is_not_run_again(reg:
     job.refresh_from_db()
     assert job.error_code == "file_lost" and job.finished_at is not None
     assert jobs.job_run(job.pk) == "skipped"
+
+
+# The API ---------------------------------------------------------------------------------------
+
+
+def test_the_api_queues_an_import_and_tells_how_it_went(reg: Registry, api_client: ClientFor) -> None:
+    client = api_client(reg.worker)
+    content = "街路巷,门牌号,经度,纬度,楼栋\n东城大道,60号,113.62,22.95,1栋\n".encode()
+    response = client.post(
+        "/api/v1/registry/import-jobs",
+        {
+            "kind": "places",
+            "file": SimpleUploadedFile("places.csv", content),
+            "mapping": '{"building": "楼栋"}',
+        },
+    )
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert (body["status"], body["kind"], body["size"], body["batch"], body["rows_checked"]) == (
+        "queued",
+        "places",
+        len(content),
+        None,
+        None,
+    )
+    _run_queued()
+    done = client.get(f"/api/v1/registry/import-jobs/{body['id']}").json()
+    assert done["status"] == "done" and done["finished_at"] is not None
+    assert (done["batch"]["status"], done["batch"]["added"]) == (
+        "applied",
+        {"addresses": 1, "buildings": 1, "rooms": 0},
+    )
+    assert client.get(done["batch"]["report_url"]).status_code == 200
+    assert api_client(reg.dispatcher).get(f"/api/v1/registry/import-jobs/{body['id']}").status_code == 404
+    bad = client.post(
+        "/api/v1/registry/import-jobs",
+        {"kind": "places", "file": SimpleUploadedFile("p.csv", content), "mapping": "[1]"},
+    )
+    assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_mapping")
+    assert ImportJob.objects.count() == 1

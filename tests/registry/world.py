@@ -18,7 +18,17 @@ from zhiwang.grids import locate
 from zhiwang.grids.importing import grid_import_geojson
 from zhiwang.grids.models import GridNode
 from zhiwang.registry import services
-from zhiwang.registry.models import Address, Building, Employment, Facility, ImportBatch, Person, Room, Unit
+from zhiwang.registry.models import (
+    Address,
+    Building,
+    Employment,
+    Facility,
+    ImportBatch,
+    ImportJob,
+    Person,
+    Room,
+    Unit,
+)
 from zhiwang.registry.validation import credit_check_char, id_check_char
 
 ORIGIN = Origin(channel="api", ip="127.0.0.1")
@@ -81,6 +91,7 @@ class Side:
     employment: Employment
     facility: Facility
     batch: ImportBatch
+    job: ImportJob
 
 
 def build_side(actor: User, inside: bool, owner: User, seq: int) -> Side:
@@ -122,4 +133,7 @@ def build_side(actor: User, inside: bool, owner: User, seq: int) -> Side:
         actor=actor, code=f"4419000203{seq:06d}", name="路灯", lon=x, lat=22.95, origin=ORIGIN
     )
     batch = ImportBatch.objects.create(actor=owner, kind="persons", status="refused", errors=[])
-    return Side(address, building, room, person, number, unit, employment, facility, batch)
+    job = ImportJob.objects.create(
+        actor=owner, kind="persons", filename="residents.csv", batch=batch, status="done"
+    )
+    return Side(address, building, room, person, number, unit, employment, facility, batch, job)

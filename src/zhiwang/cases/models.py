@@ -173,7 +173,7 @@ class Case(CityKeyed):
             # The overdue watch (escalation, the KPIs' overdue_unhandled): open, unhandled, clock running.
             models.Index(
                 fields=["due_at"],
-                include=["grid_path", "reported_at", "department", "reporter"],
+                include=["city_id", "grid_path", "reported_at", "department", "reporter"],
                 condition=Q(handled_at__isnull=True, paused_since__isnull=True, status__in=WATCHED_STATUSES),
                 name="case_overdue_watch",
             ),

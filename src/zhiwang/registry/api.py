@@ -19,6 +19,7 @@ from zhiwang.common.errors import ValidationFailed
 from zhiwang.common.origin import origin_from_request
 from zhiwang.common.pagination import Pages
 from zhiwang.registry import declarations, exporting, importing, selectors, services
+from zhiwang.registry.importing import jobs
 from zhiwang.registry.models import (
     Address,
     Building,
@@ -26,6 +27,7 @@ from zhiwang.registry.models import (
     Employment,
     Facility,
     ImportBatch,
+    ImportJob,
     Person,
     Room,
     Unit,
@@ -42,6 +44,7 @@ from zhiwang.registry.schemas import (
     EndIn,
     FacilityIn,
     FacilityOut,
+    ImportJobOut,
     ImportOut,
     MoveIn,
     PersonDetailOut,
@@ -369,10 +372,26 @@ def import_file(
     kind: Form[str] = "persons",
 ) -> Status[ImportBatch]:
     """`kind`: persons (the default), units, facilities or places (standard addresses with their
-    buildings and rooms); `mapping`: a JSON object of field names
-    to column headers, for headers the import does not recognise."""
+    buildings and rooms); `mapping`: a JSON object of field names to column headers, for headers the
+    import does not recognise. The file is imported within the request: for large files, queue an
+    import job instead."""
+    if file.file is None:
+        raise ValidationFailed("Send a file.", code="no_file")
+    batch = importing.import_file(
+        kind=kind,
+        actor=request.user,
+        stream=file.file,
+        filename=file.name or "upload.csv",
+        mapping=_mapping(mapping),
+        origin=origin_from_request(request),
+    )
+    return Status(201, batch)
+
+
+def _mapping(text: str) -> dict[str, str] | None:
+    """A column mapping sent as JSON text."""
     try:
-        columns = json.loads(mapping) if mapping else None
+        columns = json.loads(text) if text else None
     except json.JSONDecodeError as exc:
         raise ValidationFailed("The mapping is not JSON.", code="bad_mapping") from exc
     if columns is not None and not (
@@ -382,17 +401,39 @@ def import_file(
         raise ValidationFailed(
             "The mapping is an object of field names to column headers.", code="bad_mapping"
         )
+    return columns
+
+
+@router.post(
+    "/import-jobs",
+    response={202: ImportJobOut},
+    summary="Queue a file for import in the background (large files); follow it with GET",
+)
+def queue_import(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    mapping: Form[str] = "",
+    kind: Form[str] = "persons",
+) -> Status[ImportJob]:
+    """As `POST imports`, but answered at once: `zhiwang worker` imports the file (kept sealed while it
+    waits). `GET import-jobs/{id}` tells the rows checked so far, then the batch (applied, or refused
+    with its report) or why the file could not be imported."""
     if file.file is None:
         raise ValidationFailed("Send a file.", code="no_file")
-    batch = importing.import_file(
-        kind=kind,
+    job = jobs.job_queue(
         actor=request.user,
         stream=file.file,
         filename=file.name or "upload.csv",
-        mapping=columns,
+        kind=kind,
+        mapping=_mapping(mapping),
         origin=origin_from_request(request),
     )
-    return Status(201, batch)
+    return Status(202, job)
+
+
+@router.get("/import-jobs/{int:job_id}", response=ImportJobOut)
+def get_import_job(request: HttpRequest, job_id: int) -> ImportJob:
+    return selectors.import_job_get(actor=request.user, job_id=job_id)
 
 
 @router.get("/imports/{int:batch_id}", response=ImportOut)

@@ -11,6 +11,7 @@ from ninja import Field, Schema
 
 from zhiwang.grids.coords import CoordSystem
 from zhiwang.registry.declarations import room_address
+from zhiwang.registry.importing.jobs import job_progress
 
 
 def _code(obj: Any, attr: str) -> str | None:
@@ -356,6 +357,25 @@ class ImportOut(Schema):
     @staticmethod
     def resolve_report_url(obj: Any) -> str:
         return f"/api/v1/registry/imports/{obj.pk}/report"
+
+
+class ImportJobOut(Schema):
+    id: int
+    kind: str
+    filename: str
+    size: int
+    status: str
+    rows_checked: int | None
+    batch: ImportOut | None
+    error_code: str
+    error_message: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @staticmethod
+    def resolve_rows_checked(obj: Any) -> int | None:
+        return job_progress(obj)
 
 
 # Residents' declarations -------------------------------------------------------------------------
