@@ -26,6 +26,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_manifest_describes_the_database_and_every_file(town: Town, tmp_path: Path) -> None:
     migrations, counts = table_contents("default")
+    waiting = town.media / "imports" / "7.sealed"  # an upload waiting for its import: not backed up
+    waiting.parent.mkdir(parents=True)
+    waiting.write_bytes(b"ZWF1 sealed")
     result = backup_create(output=f"{tmp_path}/backups/")
     assert result.path.parent == tmp_path / "backups" and result.path.name.startswith("zhiwang-backup-")
     assert result.path.name.endswith(".tar.gz") and result.size == result.path.stat().st_size

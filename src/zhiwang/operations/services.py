@@ -88,11 +88,20 @@ def archive_path(output: str | Path | None, created: datetime) -> Path:
     return path
 
 
+# Working files under MEDIA_ROOT that are not backed up: uploads waiting for an import
+# (`registry.importing.jobs`, sealed, deleted once imported). A queued import is uploaded again after
+# a restore; its job then says the file could not be read.
+TRANSIENT_MEDIA = frozenset({"imports"})
+
+
 def media_files(media_root: Path) -> Iterator[tuple[Path, str]]:
-    """Every regular file under MEDIA_ROOT with its member name (symbolic links are not followed)."""
+    """Every regular file under MEDIA_ROOT with its member name (symbolic links are not followed),
+    but for the working files of `TRANSIENT_MEDIA`."""
     if not media_root.is_dir():
         return
     for directory, subdirs, files in os.walk(media_root):
+        if Path(directory) == media_root:
+            subdirs[:] = [d for d in subdirs if d not in TRANSIENT_MEDIA]
         subdirs.sort()
         for name in sorted(files):
             path = Path(directory, name)
