@@ -31,9 +31,10 @@ from zhiwang.accounts.permissions import require_staff_role
 from zhiwang.audit.services import audit_record
 from zhiwang.common.errors import ApplicationError, PermissionDenied, ValidationFailed
 from zhiwang.common.origin import Origin
+from zhiwang.notifications.services import notify
 from zhiwang.registry import crypto
 from zhiwang.registry.importing import IMPORT_KINDS, import_file
-from zhiwang.registry.models import ImportBatch, ImportJob, ImportJobStatus
+from zhiwang.registry.models import ImportBatch, ImportJob, ImportJobStatus, ImportStatus
 from zhiwang.registry.permissions import COLLECTORS, Actor
 from zhiwang.registry.tasks import run_import_job
 
@@ -167,10 +168,27 @@ def job_run(job_id: int) -> str:
 
 
 def _finish(job: ImportJob, *, batch: ImportBatch | None = None, code: str = "", message: str = "") -> None:
+    """Records the outcome and tells the importer (in the app), who may have left the page."""
     job.status = ImportJobStatus.DONE if batch is not None else ImportJobStatus.FAILED
     job.batch, job.error_code, job.error_message = batch, code[:40], message[:500]
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "batch", "error_code", "error_message", "finished_at"])
+    if batch is None:
+        subject, body = "导入失败", f"文件 {job.filename} 未能导入，请打开导入页面查看原因。"
+    elif batch.status == ImportStatus.APPLIED:
+        subject, body = "导入完成", f"文件 {job.filename} 已导入 {batch.rows_imported:,} 行。"
+    else:
+        subject = "导入未通过"
+        body = f"文件 {job.filename} 有 {len(batch.errors):,} 处问题，未导入任何数据，请查看逐行报告。"
+    with transaction.atomic():
+        job.save(update_fields=["status", "batch", "error_code", "error_message", "finished_at"])
+        notify(
+            recipients=[job.actor],
+            subject=subject,
+            body=body,
+            link=f"/console/registry/imports/{job.pk}/",
+            object_type="registry.import_job",
+            object_id=str(job.pk),
+        )
 
 
 class _ProgressFile:
