@@ -119,3 +119,37 @@ def test_a_tasks_only_worker_runs_no_periodic_job() -> None:
     assert calls == ["task:quiet"]
     assert "Ran 0 periodic job(s) and 1 task(s)." in out.getvalue()
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+class _FlakyWorker:
+    """Stands in for the task worker: the database is gone for its first `outages` runs."""
+
+    def __init__(self, outages: int, error: type[Exception]) -> None:
+        self.outages, self.error, self.runs, self.running = outages, error, 0, True
+
+    def run(self) -> None:
+        self.runs += 1
+        if self.runs <= self.outages:
+            raise self.error("connection failed: the database system is shutting down")
+
+
+def test_the_task_worker_outlives_a_database_restart(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import InterfaceError, OperationalError
+
+    from zhiwang.notifications.management.commands import worker as command
+
+    monkeypatch.setattr(command, "RETRY_FIRST_S", 0.01)
+    for error in (OperationalError, InterfaceError):
+        flaky = _FlakyWorker(outages=3, error=error)
+        command._run_tasks(flaky, threading.Event())  # type: ignore[arg-type]
+        assert flaky.runs == 4  # three failed tries, then it ran until stopped
+    # Asked to stop while waiting for the database: it stops without another try.
+    stop = threading.Event()
+    stop.set()
+    gone = _FlakyWorker(outages=100, error=OperationalError)
+    command._run_tasks(gone, stop)  # type: ignore[arg-type]
+    assert gone.runs == 0
+    # Anything else is a real failure: the thread ends (and the process with it).
+    broken_worker = _FlakyWorker(outages=1, error=ValueError)
+    command._run_tasks(broken_worker, threading.Event())  # type: ignore[arg-type]
+    assert broken_worker.runs == 1

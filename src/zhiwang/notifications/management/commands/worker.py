@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
@@ -145,7 +145,7 @@ class Command(BaseCommand):
     ) -> None:
         stop = threading.Event()
         tasks_thread = (
-            threading.Thread(target=_run_tasks, args=(worker,), name="zhiwang-tasks", daemon=True)
+            threading.Thread(target=_run_tasks, args=(worker, stop), name="zhiwang-tasks", daemon=True)
             if worker is not None
             else None
         )
@@ -181,9 +181,26 @@ class Command(BaseCommand):
             logger.info("Worker stopped.")
 
 
-def _run_tasks(worker: TaskWorker) -> None:
+RETRY_FIRST_S = 1.0  # after the database went away, the task worker tries again after this, doubling
+RETRY_MAX_S = 30.0
+
+
+def _run_tasks(worker: TaskWorker, stop: threading.Event) -> None:
+    """Runs queued tasks until the worker stops. When the database goes away (a restart, a failover),
+    it closes its connections and tries again, waiting longer each time, instead of ending the
+    process; any other failure ends it (the main thread then exits non-zero)."""
+    delay = RETRY_FIRST_S
     try:
-        worker.run()
+        while not stop.is_set() and worker.running:
+            try:
+                worker.run()
+                return
+            except (OperationalError, InterfaceError):
+                logger.warning("The database is unreachable; tasks resume in %.0f s.", delay, exc_info=True)
+                connections.close_all()
+                if stop.wait(delay):
+                    return
+                delay = min(delay * 2, RETRY_MAX_S)
     except Exception:
         logger.exception("The task worker failed.")
     finally:
