@@ -4,7 +4,11 @@ it and ends on the applied batch or the refused one with its report."""
 from __future__ import annotations
 
 import io
+import os
+import threading
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.registry.conftest import Registry
 from tests.registry.world import id_number
@@ -22,7 +27,7 @@ from zhiwang.audit.models import AuditEntry
 from zhiwang.notifications.models import OutboxMessage
 from zhiwang.registry import crypto
 from zhiwang.registry.importing import jobs
-from zhiwang.registry.models import ImportJob, ImportJobStatus, Person
+from zhiwang.registry.models import Address, ImportJob, ImportJobStatus, Person
 
 ClientFor = Callable[[User | None], Client]
 IMPORTS = reverse("registry:imports")
@@ -250,3 +255,73 @@ def test_the_api_queues_an_import_and_tells_how_it_went(reg: Registry, api_clien
     )
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_mapping")
     assert ImportJob.objects.filter(actor=reg.worker).count() == 2  # the world's own and this one
+
+
+# A worker stopped during an import ---------------------------------------------------------------
+
+
+def _interrupted(reg: Registry, console: ClientFor, attempts: int) -> ImportJob:
+    """A job queued from the console whose run started long ago and whose heartbeat stopped."""
+    content = "街路巷,门牌号,经度,纬度,楼栋\n东城大道,70号,113.62,22.95,1栋\n".encode()
+    _upload(console(reg.worker), "places", "places.csv", content)
+    job = ImportJob.objects.filter(actor=reg.worker).latest("pk")
+    long_ago = timezone.now() - timedelta(minutes=30)
+    ImportJob.objects.filter(pk=job.pk).update(status="running", started_at=long_ago, attempts=attempts)
+    jobs._ProgressFile(job.pk).write(0)
+    stale = long_ago.timestamp()
+    os.utime(jobs.jobs_dir() / f"{job.pk}.progress", (stale, stale))
+    return job
+
+
+def test_an_import_a_stopped_worker_left_running_is_queued_again_and_completes(
+    reg: Registry, console: ClientFor, django_capture_on_commit_callbacks: Any
+) -> None:
+    job = _interrupted(reg, console, attempts=1)
+    with django_capture_on_commit_callbacks() as queued:
+        assert jobs.sweep_interrupted() == {"requeued": 1, "given_up": 0}
+    assert len(queued) == 1  # the task is queued again after commit
+    job.refresh_from_db()
+    assert job.status == "queued" and (jobs.jobs_dir() / f"{job.pk}.sealed").exists()
+    assert jobs.job_run(job.pk) == "done"
+    job.refresh_from_db()
+    assert (job.attempts, job.batch.status if job.batch else None) == (2, "applied")
+    assert Address.objects.filter(door_number="70号").count() == 1
+
+
+def test_a_live_import_is_left_alone_and_one_interrupted_too_often_is_given_up(
+    reg: Registry, console: ClientFor
+) -> None:
+    alive = ImportJob.objects.create(
+        actor=reg.worker, kind="persons", filename="big.csv", status="running", started_at=timezone.now()
+    )
+    jobs.jobs_dir().mkdir(parents=True, exist_ok=True)
+    jobs._ProgressFile(alive.pk).write(5_000)  # its heartbeat is fresh
+    job = _interrupted(reg, console, attempts=jobs.MAX_ATTEMPTS)
+    assert jobs.sweep_interrupted() == {"requeued": 0, "given_up": 1}
+    alive.refresh_from_db()
+    job.refresh_from_db()
+    assert alive.status == "running"
+    assert (job.status, job.error_code, job.batch) == ("failed", "interrupted", None)
+    assert not (jobs.jobs_dir() / f"{job.pk}.sealed").exists()
+    html = console(reg.worker).get(reverse("registry:import", args=[job.pk])).content.decode()
+    assert "The import was interrupted (the background worker stopped) and could not be resumed" in html
+    assert OutboxMessage.objects.get(channel="inapp", object_id=str(job.pk)).subject == "导入失败"
+
+
+def test_a_running_import_keeps_its_heartbeat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(jobs, "jobs_dir", lambda: tmp_path)
+    progress = jobs._ProgressFile(99)
+    progress.write(0)
+    os.utime(progress.path, (0, 0))
+    stop = threading.Event()
+    beating = threading.Thread(target=progress.beat, args=(stop,))
+    beating.start()
+    try:
+        deadline = time.monotonic() + 5
+        while progress.path.stat().st_mtime == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        beating.join()
+    assert progress.path.stat().st_mtime > 0

@@ -588,6 +588,10 @@ JOB_ERRORS = {
     ),
     "file_lost": gettext_lazy("The uploaded file could not be read. Upload it again."),
     "internal_error": gettext_lazy("The import stopped on an unexpected error; nothing was imported."),
+    "interrupted": gettext_lazy(
+        "The import was interrupted (the background worker stopped) and could not be resumed; "
+        "nothing was imported. Upload the file again."
+    ),
 }
 SHOWN_ROW_ERRORS = 50
 

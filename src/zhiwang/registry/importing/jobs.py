@@ -9,14 +9,23 @@ command line) and deletes it. While it runs, the rows checked so far go to a sma
 beside it (the import's own transaction hides everything else until it ends), which the console's
 page reads. The outcome is the batch: applied, or refused with its row-by-row report; a file that
 never became a batch (columns that do not fit, not a table) leaves its reason on the job.
+
+A worker stopped during an import (a deployment, a crash) rolls the import back, but leaves its job
+"running". While it runs, a heartbeat thread touches the progress file every few seconds, also
+through the long silent steps (index builds, the commit); `sweep_interrupted` (a periodic job of
+`zhiwang worker`) queues a running job whose heartbeat stopped again, its sealed file being still
+there, up to `MAX_ATTEMPTS` runs, then gives it up with its reason.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,6 +52,9 @@ logger = logging.getLogger("zhiwang.registry.imports")
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 IN_MEMORY_BYTES = 32 << 20  # a larger file opens into a private temporary file on disk
 PROGRESS_SECONDS = 1.0  # the progress file is rewritten at most this often
+HEARTBEAT_SECONDS = 10.0  # a running import touches its progress file at least this often
+STALE_SECONDS = 120.0  # a running job whose progress file is older than this was interrupted
+MAX_ATTEMPTS = 3  # runs of one job before it is given up (a file that stops the worker every time)
 
 
 def jobs_dir() -> Path:
@@ -123,9 +135,13 @@ def job_run(job_id: int) -> str:
         if job is None:
             return "skipped"
         job.status, job.started_at = ImportJobStatus.RUNNING, timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        job.attempts += 1
+        job.save(update_fields=["status", "started_at", "attempts"])
     progress = _ProgressFile(job.pk)
     progress.write(0)
+    beating = threading.Event()
+    heartbeat = threading.Thread(target=progress.beat, args=(beating,), name=f"import-{job.pk}", daemon=True)
+    heartbeat.start()
     try:
         with (
             _sealed_path(job.pk).open("rb") as sealed,
@@ -162,6 +178,8 @@ def job_run(job_id: int) -> str:
             message="The import stopped on an unexpected error; nothing was imported.",
         )
     finally:
+        beating.set()
+        heartbeat.join()
         _sealed_path(job.pk).unlink(missing_ok=True)
         _progress_path(job.pk).unlink(missing_ok=True)
     return job.status
@@ -206,6 +224,44 @@ class _ProgressFile:
         partial = self.path.with_suffix(".progress-partial")
         partial.write_text(json.dumps({"rows": rows}), encoding="utf-8")
         os.replace(partial, self.path)
+
+    def beat(self, stop: threading.Event) -> None:
+        """Touches the file every HEARTBEAT_SECONDS until `stop` is set: the import is alive."""
+        while not stop.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(OSError):
+                os.utime(self.path)
+
+
+def sweep_interrupted() -> dict[str, int]:
+    """Running jobs whose heartbeat stopped: queued again while their file is there and they have
+    runs left, given up otherwise. Counts of each."""
+    requeued = given_up = 0
+    now = time.time()
+    for pk in ImportJob.objects.filter(status=ImportJobStatus.RUNNING).values_list("pk", flat=True):
+        try:
+            beat = _progress_path(pk).stat().st_mtime
+        except FileNotFoundError:
+            beat = 0.0  # never written, or removed: judged by when the run started
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().filter(pk=pk, status=ImportJobStatus.RUNNING).first()
+            started = job.started_at.timestamp() if job is not None and job.started_at else 0.0
+            if job is None or now - max(beat, started) < STALE_SECONDS:
+                continue
+            if _sealed_path(job.pk).exists() and job.attempts < MAX_ATTEMPTS:
+                job.status = ImportJobStatus.QUEUED
+                job.save(update_fields=["status"])
+                transaction.on_commit(functools.partial(run_import_job.enqueue, job.pk))
+                requeued += 1
+                continue
+        _sealed_path(job.pk).unlink(missing_ok=True)
+        _progress_path(job.pk).unlink(missing_ok=True)
+        _finish(
+            job,
+            code="interrupted",
+            message="The import was interrupted (the background worker stopped) and could not be resumed.",
+        )
+        given_up += 1
+    return {"requeued": requeued, "given_up": given_up}
 
 
 def job_progress(job: ImportJob) -> int | None:
