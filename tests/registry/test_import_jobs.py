@@ -325,3 +325,25 @@ def test_a_running_import_keeps_its_heartbeat(tmp_path: Path, monkeypatch: pytes
         stop.set()
         beating.join()
     assert progress.path.stat().st_mtime > 0
+
+
+def test_a_file_with_more_problems_than_the_report_keeps_says_how_many(
+    reg: Registry, console: ClientFor, api_client: ClientFor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zhiwang.registry.importing import tables
+
+    monkeypatch.setattr(tables, "MAX_REPORTED_ERRORS", 2)
+    client = console(reg.worker)
+    rows = "".join(f"东城大道,{n}号,abc,22.95\n" for n in range(5))  # five longitudes that are no number
+    _upload(client, "places", "places.csv", ("街路巷,门牌号,经度,纬度\n" + rows).encode())
+    job = ImportJob.objects.filter(actor=reg.worker).latest("pk")
+    _run_queued()
+    job.refresh_from_db()
+    assert job.batch is not None and (job.batch.error_count, len(job.batch.errors)) == (5, 2)
+    html = client.get(reverse("registry:import", args=[job.pk])).content.decode()
+    assert "The file has 5 problems; nothing was imported." in html
+    assert "The report lists the first 2." in html
+    body = api_client(reg.worker).get(f"/api/v1/registry/imports/{job.batch.pk}").json()
+    assert (body["error_count"], len(body["errors"])) == (5, 2)
+    told = OutboxMessage.objects.get(channel="inapp", object_id=str(job.pk))
+    assert told.body == "文件 places.csv 有 5 处问题，未导入任何数据，请查看逐行报告。"

@@ -393,6 +393,8 @@ class ImportBatch(models.Model):
     rows_total = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)  # [{"row", "column", "code", "message"}]
+    # Every problem found; `errors` keeps the first MAX_REPORTED_ERRORS of them.
+    error_count = models.PositiveIntegerField(default=0)
     # What an applied file of several kinds of records added, by kind ({"addresses": 3, "rooms": 120}).
     added = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

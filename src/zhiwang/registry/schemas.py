@@ -349,6 +349,7 @@ class ImportOut(Schema):
     status: str
     rows_total: int
     rows_imported: int
+    error_count: int
     added: dict[str, int]
     created_at: datetime
     errors: list[ImportErrorOut]

@@ -645,7 +645,7 @@ def job_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
         "kind_label": dict(registry_forms.IMPORT_KIND_CHOICES).get(job.kind, job.kind),
         "failure": (JOB_ERRORS.get(job.error_code) or job.error_message) if job.error_code else "",
         "row_errors": refused_errors,
-        "more_errors": (batch.errors and len(batch.errors) > len(refused_errors)) if batch else False,
+        "more_errors": bool(batch and len(batch.errors) > len(refused_errors)),
         **navigation(request, "imports"),
     }
 

@@ -196,7 +196,7 @@ def _finish(job: ImportJob, *, batch: ImportBatch | None = None, code: str = "",
         subject, body = "导入完成", f"文件 {job.filename} 已导入 {batch.rows_imported:,} 行。"
     else:
         subject = "导入未通过"
-        body = f"文件 {job.filename} 有 {len(batch.errors):,} 处问题，未导入任何数据，请查看逐行报告。"
+        body = f"文件 {job.filename} 有 {batch.error_count:,} 处问题，未导入任何数据，请查看逐行报告。"
     with transaction.atomic():
         job.save(update_fields=["status", "batch", "error_code", "error_message", "finished_at"])
         notify(

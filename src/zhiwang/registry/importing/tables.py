@@ -190,6 +190,7 @@ def save_batch(user: User, kind: str, filename: str, report: Report, status: str
         rows_total=report.rows_total,
         rows_imported=report.rows_imported,
         errors=[e.as_dict() for e in report.errors],
+        error_count=report.error_count,
         added=report.added,
     )
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0004_import_job'),
+        ("registry", "0004_import_job"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='attempts',
+            model_name="importjob",
+            name="attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
     ]
