@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from tests.conftest import square
 from tests.registry.conftest import Registry
 from tests.registry.world import ORIGIN, credit_code, id_number
@@ -159,3 +161,18 @@ def test_a_row_whose_point_lies_in_no_grid_now_keeps_its_grid(reg: Registry) -> 
     result = relocate(grid_ids=[grid.pk])
     assert (result.unplaced, result.moved) == (1, {})
     assert Address.objects.get(pk=stray.pk).grid_path == grid.path
+
+
+def test_rows_are_located_in_blocks(reg: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    from zhiwang.registry import relocation
+
+    monkeypatch.setattr(relocation, "READ_ROWS", 1)  # every row a block of its own
+    west, east = reg.grids["441900003001001"], reg.grids["441900003001002"]
+    homes = [_home(reg, f"界河{n}路", 113.64, 22.91 + n / 100) for n in range(3)]
+    grid_redraw(
+        actor=reg.superuser,
+        geometries={west.pk: square(113.6, 22.9, 113.63, 23.0), east.pk: square(113.63, 22.9, 113.7, 23.0)},
+        origin=ORIGIN,
+    )
+    assert all(_grids_of(home) == {(east.pk, east.path)} for home in homes)
+    assert AuditEntry.objects.get(action="registry.relocate").details["moved"]["addresses"] == 3

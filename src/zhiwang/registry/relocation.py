@@ -42,6 +42,7 @@ from zhiwang.registry.models import (
 from zhiwang.registry.permissions import Actor
 
 UPDATE_ROWS = 5_000  # ids per UPDATE
+READ_ROWS = 50_000  # rows located per block
 TABLES: dict[type[Address] | type[Unit] | type[Facility], str] = {
     Address: "addresses",
     Unit: "units",
@@ -84,22 +85,29 @@ def _relocate_points(
     result: Relocation,
     paths: dict[int, str],
 ) -> dict[int, list[int]]:
-    """Moves the model's rows whose point lies in another grid now; their ids by new grid."""
-    rows = list(
+    """Moves the model's rows whose point lies in another grid now; their ids by new grid. The rows
+    are read in blocks of READ_ROWS by id, so a whole city's re-import holds one block at a time."""
+    rows = (
         model.objects.filter(
             Q(grid_id__in=grid_ids) | Q(grid__isnull=True), lon__isnull=False, lat__isnull=False
-        ).values_list("pk", "lon", "lat", "grid_id")
+        )
+        .order_by("pk")
+        .values_list("pk", "lon", "lat", "grid_id")
     )
-    if not rows:
-        return {}
-    pks, lons, lats, olds = zip(*rows, strict=True)
-    found = locate.locate_many(np.array(lons, dtype=float), np.array(lats, dtype=float))
     moved: dict[int, list[int]] = defaultdict(list)
-    for pk, old, new in zip(pks, olds, found.tolist(), strict=True):
-        if new < 0:
-            result.unplaced += old is not None  # in a grid before, in none now
-        elif new != old:
-            moved[int(new)].append(pk)
+    last = 0
+    while block := list(rows.filter(pk__gt=last)[:READ_ROWS]):
+        last = block[-1][0]
+        pks, lons, lats, olds = zip(*block, strict=True)
+        found = locate.locate_many(np.array(lons, dtype=float), np.array(lats, dtype=float))
+        for pk, old, new in zip(pks, olds, found.tolist(), strict=True):
+            if new < 0:
+                result.unplaced += old is not None  # in a grid before, in none now
+            elif new != old:
+                moved[int(new)].append(pk)
+    if not moved:
+        result.moved[TABLES[model]] = 0
+        return {}
     wanted = set(moved) - paths.keys()
     paths.update(GridNode.objects.filter(pk__in=wanted).values_list("pk", "path"))
     now = timezone.now()
