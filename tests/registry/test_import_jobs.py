@@ -347,3 +347,30 @@ def test_a_file_with_more_problems_than_the_report_keeps_says_how_many(
     assert (body["error_count"], len(body["errors"])) == (5, 2)
     told = OutboxMessage.objects.get(channel="inapp", object_id=str(job.pk))
     assert told.body == "文件 places.csv 有 5 处问题，未导入任何数据，请查看逐行报告。"
+
+
+def test_the_console_takes_other_column_names(reg: Registry, console: ClientFor) -> None:
+    client = console(reg.worker)
+    row = f"{reg.inside.room.code},映射居民,{id_number(born='19700101')}"
+    content = f"Room,Full name,Citizen ID\n{row}\n".encode()
+    response = client.post(
+        IMPORTS,
+        {
+            "kind": "persons",
+            "file": SimpleUploadedFile("people.csv", content),
+            "mapping": "room_code=Room\nname ＝ Full name\n\nid_number=Citizen ID",
+        },
+    )
+    assert response.status_code == 302
+    job = ImportJob.objects.filter(actor=reg.worker).latest("pk")
+    assert job.mapping == {"room_code": "Room", "name": "Full name", "id_number": "Citizen ID"}
+    _run_queued()
+    job.refresh_from_db()
+    assert job.batch is not None and job.batch.status == "applied"
+    assert Person.objects.filter(name="映射居民", birth_year=1970).count() == 1
+    before = ImportJob.objects.count()
+    unclear = {"kind": "persons", "file": SimpleUploadedFile("p.csv", content), "mapping": "room_code Room"}
+    refused = client.post(IMPORTS, unclear)
+    assert refused.status_code == 400
+    assert "Line 1 is not a field, an equals sign and a column name." in refused.content.decode()
+    assert ImportJob.objects.count() == before

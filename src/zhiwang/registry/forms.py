@@ -164,3 +164,29 @@ class ImportForm(forms.Form):
         help_text=_("CSV (UTF-8 or GB18030) or Excel (.xlsx), the column names in the first row."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.xlsm"}),
     )
+    mapping = forms.CharField(
+        label=_("Other column names (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "room_code=房号编码\nname=户主姓名"}),
+        help_text=_(
+            "Only for columns the import does not recognise: one per line, the field, an equals sign, "
+            "and the column's name in your file."
+        ),
+    )
+
+    def clean_mapping(self) -> dict[str, str]:
+        """`field=column` lines (full-width ＝ too) into the mapping the import takes."""
+        mapping: dict[str, str] = {}
+        for number, line in enumerate(self.cleaned_data["mapping"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            field, sep, column = line.replace("＝", "=").partition("=")
+            if not sep or not field.strip() or not column.strip():
+                raise forms.ValidationError(
+                    _("Line %(number)s is not a field, an equals sign and a column name."),
+                    params={"number": number},
+                    code="bad_mapping",
+                )
+            mapping[field.strip()] = column.strip()
+        return mapping

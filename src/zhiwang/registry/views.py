@@ -624,6 +624,7 @@ def imports_view(request: HttpRequest) -> HttpResponse:
             filename=upload.name or "upload.csv",
             kind=form.cleaned_data["kind"],
             origin=origin_from_request(request),
+            mapping=form.cleaned_data["mapping"] or None,
         )
     except ApplicationError as exc:
         form.add_error(
