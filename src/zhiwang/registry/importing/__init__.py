@@ -93,6 +93,11 @@ def import_file(
             mapping=mapping,
             progress=progress,
         )
-    raise ValidationFailed(
+    raise unknown_kind()
+
+
+def unknown_kind() -> ValidationFailed:
+    """The refusal of a kind of file the import does not know."""
+    return ValidationFailed(
         f"Import one of: {', '.join(IMPORT_KINDS)}.", code="bad_kind", details={"kinds": list(IMPORT_KINDS)}
     )

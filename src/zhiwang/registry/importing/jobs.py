@@ -36,15 +36,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from zhiwang.accounts.models import User
-from zhiwang.accounts.permissions import require_staff_role
 from zhiwang.audit.services import audit_record
-from zhiwang.common.errors import ApplicationError, PermissionDenied, ValidationFailed
+from zhiwang.common.errors import ApplicationError, ValidationFailed
 from zhiwang.common.origin import Origin
 from zhiwang.notifications.services import notify
 from zhiwang.registry import crypto
-from zhiwang.registry.importing import IMPORT_KINDS, import_file
+from zhiwang.registry.importing import IMPORT_KINDS, import_file, unknown_kind
+from zhiwang.registry.importing.tables import require_collector
 from zhiwang.registry.models import ImportBatch, ImportJob, ImportJobStatus, ImportStatus
-from zhiwang.registry.permissions import COLLECTORS, Actor
+from zhiwang.registry.permissions import Actor
 from zhiwang.registry.tasks import run_import_job
 
 logger = logging.getLogger("zhiwang.registry.imports")
@@ -69,6 +69,12 @@ def _progress_path(job_id: int) -> Path:
     return jobs_dir() / f"{job_id}.progress"
 
 
+def _discard_files(job_id: int) -> None:
+    """The job's sealed upload and progress file, once it needs them no more."""
+    _sealed_path(job_id).unlink(missing_ok=True)
+    _progress_path(job_id).unlink(missing_ok=True)
+
+
 def _label(job_id: int) -> str:
     return f"registry.import_job:{job_id}"
 
@@ -84,14 +90,8 @@ def job_queue(
 ) -> ImportJob:
     """Keeps the file sealed and queues its import; the job, queued."""
     if kind not in IMPORT_KINDS:
-        raise ValidationFailed(
-            f"Import one of: {', '.join(IMPORT_KINDS)}.",
-            code="bad_kind",
-            details={"kinds": list(IMPORT_KINDS)},
-        )
-    scope = require_staff_role(actor)
-    if not scope.has_role(COLLECTORS):
-        raise PermissionDenied("Only collectors of base data import files.", code="registry_not_collector")
+        raise unknown_kind()
+    require_collector(actor, "files")
     if not filename.lower().endswith(SUFFIXES):
         raise ValidationFailed("Upload a CSV file or an Excel workbook (.xlsx).", code="bad_file_type")
     assert isinstance(actor, User)
@@ -119,7 +119,7 @@ def job_queue(
                 obj=job,
                 details={"kind": kind, "bytes": job.size},
             )
-            transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+            transaction.on_commit(functools.partial(run_import_job.enqueue, job.pk))
     except BaseException:
         if path is not None:
             for leftover in (path, path.with_suffix(".partial")):
@@ -180,8 +180,7 @@ def job_run(job_id: int) -> str:
     finally:
         beating.set()
         heartbeat.join()
-        _sealed_path(job.pk).unlink(missing_ok=True)
-        _progress_path(job.pk).unlink(missing_ok=True)
+        _discard_files(job.pk)
     return job.status
 
 
@@ -253,8 +252,7 @@ def sweep_interrupted() -> dict[str, int]:
                 transaction.on_commit(functools.partial(run_import_job.enqueue, job.pk))
                 requeued += 1
                 continue
-        _sealed_path(job.pk).unlink(missing_ok=True)
-        _progress_path(job.pk).unlink(missing_ok=True)
+        _discard_files(job.pk)
         _finish(
             job,
             code="interrupted",

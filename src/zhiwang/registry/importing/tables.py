@@ -210,11 +210,17 @@ class Opened:
     header: list[str]
 
 
-def open_import(*, actor: Actor, stream: IO[bytes], filename: str, noun: str) -> Opened:
-    """Checks that the actor collects base data and reads the file's header."""
+def require_collector(actor: Actor, noun: str) -> Scope:
+    """The actor's scope, when they collect base data (they import `noun`); 403 otherwise."""
     scope = require_staff_role(actor)
     if not scope.has_role(COLLECTORS):
         raise PermissionDenied(f"Only collectors of base data import {noun}.", code="registry_not_collector")
+    return scope
+
+
+def open_import(*, actor: Actor, stream: IO[bytes], filename: str, noun: str) -> Opened:
+    """Checks that the actor collects base data and reads the file's header."""
+    scope = require_collector(actor, noun)
     user = actor if isinstance(actor, User) else None
     assert user is not None
     if not stream.seekable():
